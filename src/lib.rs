@@ -1,4 +1,12 @@
 //! statebox: the state of software releases, kept as one YAML file per
 //! release on a git branch, safe for many concurrent writers.
 
+pub mod catalog;
+pub mod cli;
+pub mod ingest;
+pub mod model;
+pub mod release;
+pub mod schema;
+pub mod store;
+pub mod timestamp;
 pub mod yaml;

@@ -1,0 +1,267 @@
+//! The command line: argument definitions, and the mapping from library
+//! results to output and exit codes. Each command group has its own file.
+
+mod files;
+mod issue;
+mod meta;
+mod read;
+mod task;
+
+use crate::catalog::{Catalog, CatalogError};
+use crate::model::OpError;
+use crate::release::{InvalidRelease, Release};
+use crate::store::{
+    self, DirStore, GitStore, LoadError, RetryPolicy, Store, StoreError, WriteError,
+};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    /// `fmt --check` or `validate` found files that need attention.
+    pub const CHECK_FAILED: u8 = 1;
+    /// Command-line usage error (clap's code).
+    pub const USAGE: u8 = 2;
+    /// The release, task or issue asked for does not exist.
+    pub const NOT_FOUND: u8 = 3;
+    /// Rejected input: release, task, status, issue text, metadata.
+    pub const INVALID_INPUT: u8 = 4;
+    /// A state file on the store is unreadable; nothing was written.
+    pub const BAD_STATE: u8 = 5;
+    /// Other writers kept winning; the write was not made.
+    pub const CONTENTION: u8 = 6;
+    /// git, file system or other environment failure.
+    pub const ENVIRONMENT: u8 = 10;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "statebox",
+    version,
+    about = "Release state on a git branch, safe for many writers"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Repository holding the record branch [default: the current directory]
+    #[arg(long, global = true, env = "STATEBOX_REPO", value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// Branch that holds the state files
+    #[arg(long, global = true, env = "STATEBOX_BRANCH", default_value = crate::store::DEFAULT_BRANCH)]
+    pub branch: String,
+    /// Use a plain folder laid out like the branch (`_releases/...`) instead of git
+    #[arg(
+        long,
+        global = true,
+        env = "STATEBOX_DIR",
+        value_name = "PATH",
+        conflicts_with = "repo"
+    )]
+    pub dir: Option<PathBuf>,
+    /// Task catalog file: one display name per line [default: the release QE catalog]
+    #[arg(long, global = true, env = "STATEBOX_CATALOG", value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// More log output on stderr (-v info, -vv debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a release's state file
+    Init(meta::InitArgs),
+    /// Set or show a task
+    #[command(subcommand)]
+    Task(task::TaskCommand),
+    /// Add, resolve or list issues
+    #[command(subcommand)]
+    Issue(issue::IssueCommand),
+    /// Set or show release metadata
+    #[command(subcommand)]
+    Meta(meta::MetaCommand),
+    /// Show one release's state
+    Show(read::ShowArgs),
+    /// Table of all releases: health and counts
+    Status(read::StatusArgs),
+    /// A release's history on the branch
+    Log(read::LogArgs),
+    /// Check state files against the schema
+    Validate(files::ValidateArgs),
+    /// Rewrite state files in canonical form
+    Fmt(files::FmtArgs),
+    /// Print shell completions
+    Completions { shell: clap_complete::Shell },
+}
+
+/// The release a command works on.
+#[derive(Debug, Args)]
+pub struct ReleaseArg {
+    /// Release version, X.Y.Z
+    #[arg(short, long, value_name = "X.Y.Z")]
+    pub release: String,
+}
+
+impl ReleaseArg {
+    fn parse(&self) -> Result<Release, CliError> {
+        Ok(self.release.parse::<Release>()?)
+    }
+}
+
+/// A failure as the user sees it: a message and an exit code.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        CliError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<InvalidRelease> for CliError {
+    fn from(e: InvalidRelease) -> Self {
+        CliError::new(exit::INVALID_INPUT, e.to_string())
+    }
+}
+
+impl From<CatalogError> for CliError {
+    fn from(e: CatalogError) -> Self {
+        CliError::new(exit::INVALID_INPUT, e.to_string())
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        CliError::new(exit::ENVIRONMENT, e.to_string())
+    }
+}
+
+impl From<LoadError> for CliError {
+    fn from(e: LoadError) -> Self {
+        CliError::new(exit::BAD_STATE, format!("{e}\nnothing was written"))
+    }
+}
+
+impl From<OpError> for CliError {
+    fn from(e: OpError) -> Self {
+        CliError::new(exit::INVALID_INPUT, e.to_string())
+    }
+}
+
+impl From<WriteError> for CliError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Op(e) => e.into(),
+            WriteError::Load(e) => e.into(),
+            WriteError::Store(e) => e.into(),
+            e @ WriteError::Contention { .. } => CliError::new(exit::CONTENTION, e.to_string()),
+        }
+    }
+}
+
+/// What commands that touch the store need.
+pub struct Context {
+    pub store: Box<dyn Store>,
+    pub catalog: Catalog,
+    pub retry: RetryPolicy,
+}
+
+impl Context {
+    fn open(global: &Global) -> Result<Self, CliError> {
+        let store: Box<dyn Store> = match &global.dir {
+            Some(dir) => Box::new(DirStore::new(dir)),
+            None => {
+                let at = global.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+                let repo = GitStore::open(&at, &global.branch).map_err(|e| {
+                    CliError::new(
+                        exit::ENVIRONMENT,
+                        format!("cannot open a git repository at {}: {e}", at.display()),
+                    )
+                })?;
+                Box::new(repo)
+            }
+        };
+        let catalog = match &global.catalog {
+            Some(path) => Catalog::from_file(path)?,
+            None => Catalog::default(),
+        };
+        Ok(Context {
+            store,
+            catalog,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    fn write(&self, release: &Release, op: &crate::model::Op) -> Result<store::Outcome, CliError> {
+        Ok(store::apply(
+            self.store.as_ref(),
+            release,
+            op,
+            &self.catalog,
+            &self.retry,
+        )?)
+    }
+
+    /// The release's state, or a not-found error naming where we looked.
+    fn require(&self, release: &Release) -> Result<crate::model::State, CliError> {
+        store::load(self.store.as_ref(), release)?.ok_or_else(|| {
+            CliError::new(
+                exit::NOT_FOUND,
+                format!(
+                    "release {release} has no state on {}",
+                    self.store.describe()
+                ),
+            )
+        })
+    }
+}
+
+/// Prints a write's outcome: what changed, or that nothing needed to.
+fn report(outcome: &store::Outcome) {
+    match &outcome.written {
+        Some(version) => {
+            let id = version.0.as_deref().unwrap_or_default();
+            println!("{} ({})", outcome.message, &id[..id.len().min(12)]);
+        }
+        None => println!("{}: already up to date, nothing written", outcome.message),
+    }
+}
+
+fn print_json(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("JSON values serialize")
+    );
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Init(args) => meta::init(&Context::open(global)?, args),
+        Command::Task(cmd) => task::run(&Context::open(global)?, cmd),
+        Command::Issue(cmd) => issue::run(&Context::open(global)?, cmd),
+        Command::Meta(cmd) => meta::run(&Context::open(global)?, cmd),
+        Command::Show(args) => read::show(&Context::open(global)?, args),
+        Command::Status(args) => read::status(&Context::open(global)?, args),
+        Command::Log(args) => read::log(&Context::open(global)?, args),
+        Command::Validate(args) => files::validate(global, args),
+        Command::Fmt(args) => files::fmt(args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "statebox", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

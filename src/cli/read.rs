@@ -1,0 +1,184 @@
+//! Read-only views: `show`, `status`, `log`.
+
+use super::issue::issue_line;
+use super::{CliError, Context, ReleaseArg, exit, print_json};
+use crate::model::{State, Status};
+use crate::release::Release;
+use crate::schema::to_json;
+use crate::store;
+use clap::Args;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    release: ReleaseArg,
+    /// The state as JSON
+    #[arg(long, conflicts_with = "yaml")]
+    json: bool,
+    /// The state file itself, in canonical form
+    #[arg(long)]
+    yaml: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    #[command(flatten)]
+    release: ReleaseArg,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn show(ctx: &Context, args: ShowArgs) -> Result<ExitCode, CliError> {
+    let release = args.release.parse()?;
+    let state = ctx.require(&release)?;
+    if args.json {
+        print_json(&to_json(&state.to_value()));
+    } else if args.yaml {
+        print!("{}", state.to_yaml());
+    } else {
+        println!(
+            "release {}  {}  (updated {})",
+            state.release,
+            state.health(),
+            state.updated_at
+        );
+        println!("metadata:");
+        for (key, value) in state.metadata.iter() {
+            let shown = match to_json(value) {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            println!("  {}: {shown}", key.as_str().unwrap_or_default());
+        }
+        println!("tasks:");
+        for task in &state.tasks {
+            let span = format!(
+                "{} -> {}",
+                task.started_at.as_deref().unwrap_or("-"),
+                task.completed_at.as_deref().unwrap_or("-")
+            );
+            println!("  {:<28} {:<12} {span}", task.name, task.status.as_str());
+        }
+        println!("issues:");
+        for issue in &state.issues {
+            println!("  {}", issue_line(issue));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct Summary {
+    release: Release,
+    state: State,
+}
+
+impl Summary {
+    fn count(&self, status: Status) -> usize {
+        self.state
+            .tasks
+            .iter()
+            .filter(|t| t.status == status)
+            .count()
+    }
+
+    fn open_issues(&self) -> (usize, usize) {
+        let open: Vec<_> = self.state.issues.iter().filter(|i| !i.resolved).collect();
+        (open.len(), open.iter().filter(|i| i.blocker).count())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let (open, blockers) = self.open_issues();
+        serde_json::json!({
+            "release": self.release.to_string(),
+            "health": self.state.health().to_string(),
+            "tasks": {
+                "total": self.state.tasks.len(),
+                "pass": self.count(Status::Pass),
+                "fail": self.count(Status::Fail),
+                "in_progress": self.count(Status::InProgress),
+                "not_started": self.count(Status::NotStarted),
+            },
+            "issues": { "open": open, "open_blockers": blockers, "total": self.state.issues.len() },
+            "updated_at": self.state.updated_at,
+        })
+    }
+}
+
+pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
+    let mut summaries = Vec::new();
+    for path in ctx.store.list()? {
+        let Some(release) = Release::from_path(&path) else {
+            continue;
+        };
+        let state = store::load(ctx.store.as_ref(), &release)?.ok_or_else(|| {
+            CliError::new(exit::ENVIRONMENT, format!("{path} vanished while listing"))
+        })?;
+        summaries.push(Summary { release, state });
+    }
+    summaries.sort_by(|a, b| a.release.cmp(&b.release));
+    if args.json {
+        print_json(&serde_json::Value::Array(
+            summaries.iter().map(Summary::json).collect(),
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if summaries.is_empty() {
+        println!("no releases on {}", ctx.store.describe());
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<10} {:<6} {:>5} {:>5} {:>5} {:>6}  {:>6} {:>8}  UPDATED",
+        "RELEASE", "HEALTH", "TASKS", "PASS", "FAIL", "ACTIVE", "ISSUES", "BLOCKERS"
+    );
+    for s in &summaries {
+        let (open, blockers) = s.open_issues();
+        println!(
+            "{:<10} {:<6} {:>5} {:>5} {:>5} {:>6}  {:>6} {:>8}  {}",
+            s.release.to_string(),
+            s.state.health().to_string(),
+            s.state.tasks.len(),
+            s.count(Status::Pass),
+            s.count(Status::Fail),
+            s.count(Status::InProgress),
+            open,
+            blockers,
+            s.state.updated_at
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn log(ctx: &Context, args: LogArgs) -> Result<ExitCode, CliError> {
+    let release = args.release.parse()?;
+    let entries = ctx.store.history(&release.path())?;
+    if entries.is_empty() {
+        return Err(CliError::new(
+            exit::NOT_FOUND,
+            format!(
+                "release {release} has no history on {}",
+                ctx.store.describe()
+            ),
+        ));
+    }
+    if args.json {
+        print_json(&serde_json::to_value(&entries).expect("history serializes"));
+    } else {
+        for e in &entries {
+            println!(
+                "{} {} {:<16} {}",
+                &e.commit[..12],
+                e.time,
+                e.author,
+                e.message
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

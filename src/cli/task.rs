@@ -1,0 +1,161 @@
+//! `statebox task set|get`.
+
+use super::{CliError, Context, ReleaseArg, exit, print_json, report};
+use crate::model::{Op, RESULT_LIMIT, Status, Task};
+use clap::{Args, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Set a task's status and result
+    Set(SetArgs),
+    /// Show one task
+    Get(GetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    #[command(flatten)]
+    release: ReleaseArg,
+    /// Task name or display name (`take-ownership`, "Take Ownership")
+    task: String,
+    /// Not Started, In Progress, Pass or Fail [default: decided from the result, as the original did]
+    #[arg(long)]
+    status: Option<String>,
+    /// The task's output
+    #[arg(long, conflicts_with = "result_file")]
+    result: Option<String>,
+    /// Read the task's output from a file (`-` for stdin)
+    #[arg(long, value_name = "FILE")]
+    result_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    release: ReleaseArg,
+    /// Task name or display name
+    task: String,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Context, command: TaskCommand) -> Result<ExitCode, CliError> {
+    match command {
+        TaskCommand::Set(args) => set(ctx, args),
+        TaskCommand::Get(args) => get(ctx, args),
+    }
+}
+
+/// Result text from a file: text only. NUL bytes mean a binary file was
+/// passed by mistake; other invalid UTF-8 is replaced, as ingest does.
+fn read_result_file(path: &PathBuf) -> Result<String, CliError> {
+    let shown = path.display();
+    let mut bytes = Vec::new();
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin().read_to_end(&mut bytes).map(|_| ())
+    } else {
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map(|_| ())
+    };
+    read.map_err(|e| {
+        CliError::new(
+            exit::INVALID_INPUT,
+            format!("cannot read result file {shown}: {e}"),
+        )
+    })?;
+    if let Some(offset) = memchr::memchr(0, &bytes) {
+        return Err(CliError::new(
+            exit::INVALID_INPUT,
+            format!(
+                "result file {shown} looks binary (NUL byte at offset {offset}); results are text"
+            ),
+        ));
+    }
+    if bytes.len() > RESULT_LIMIT {
+        tracing::warn!(
+            "result file {shown} is {} bytes; keeping its first and last {RESULT_LIMIT} bytes",
+            bytes.len()
+        );
+    }
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            tracing::warn!(
+                "result file {shown} is not valid UTF-8; invalid bytes replaced with U+FFFD"
+            );
+            String::from_utf8_lossy(e.as_bytes()).into_owned()
+        }
+    })
+}
+
+fn set(ctx: &Context, args: SetArgs) -> Result<ExitCode, CliError> {
+    let release = args.release.parse()?;
+    let result = match (&args.result, &args.result_file) {
+        (Some(text), _) => Some(text.clone()),
+        (None, Some(path)) => Some(read_result_file(path)?),
+        (None, None) => None,
+    };
+    let status = match (&args.status, &result) {
+        (Some(text), _) => text
+            .parse::<Status>()
+            .map_err(|e| CliError::new(exit::INVALID_INPUT, e.to_string()))?,
+        (None, Some(output)) => crate::ingest::status_line::verdict_from_output(output),
+        (None, None) => {
+            return Err(CliError::new(
+                exit::INVALID_INPUT,
+                "give --status, a result (--result/--result-file), or both",
+            ));
+        }
+    };
+    let outcome = ctx.write(
+        &release,
+        &Op::SetTask {
+            task: args.task,
+            status,
+            result,
+        },
+    )?;
+    report(&outcome);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn task_json(task: &Task) -> serde_json::Value {
+    serde_json::json!({
+        "name": task.name,
+        "status": task.status.as_str(),
+        "started_at": task.started_at,
+        "completed_at": task.completed_at,
+        "result": task.result,
+    })
+}
+
+fn get(ctx: &Context, args: GetArgs) -> Result<ExitCode, CliError> {
+    let release = args.release.parse()?;
+    let state = ctx.require(&release)?;
+    let name = ctx
+        .catalog
+        .resolve(&args.task)
+        .map_or(args.task.as_str(), |e| e.name.as_str());
+    let task = state.task(name).ok_or_else(|| {
+        CliError::new(
+            exit::NOT_FOUND,
+            format!("release {release} has no task '{}'", args.task),
+        )
+    })?;
+    if args.json {
+        print_json(&task_json(task));
+    } else {
+        println!("task:      {}", task.name);
+        println!("status:    {}", task.status);
+        println!("started:   {}", task.started_at.as_deref().unwrap_or("-"));
+        println!("completed: {}", task.completed_at.as_deref().unwrap_or("-"));
+        if let Some(result) = &task.result {
+            println!("result:\n{result}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,4 @@
+use std::borrow::Cow;
+pub fn mask(text: &str) -> Cow<'_, str> {
+    text.into()
+}

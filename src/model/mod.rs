@@ -1,0 +1,336 @@
+//! The release state and the rules for changing it.
+//!
+//! Typed fields for what statebox reasons about; every key it does not know
+//! is kept, in its place, so a rewrite never drops data another tool wrote.
+
+mod layout;
+mod ops;
+
+pub use ops::{Applied, Op, OpError, RESULT_LIMIT, bound_result};
+
+use crate::yaml::{Mapping, Value};
+use layout::{Fields, Layout};
+use std::fmt;
+use std::str::FromStr;
+
+pub const SCHEMA_VERSION: &str = "1.0";
+/// Issue text length limits, in characters.
+pub const ISSUE_TEXT_MAX: usize = 1000;
+
+/// A state file whose content does not have the shape of a state.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct ShapeError {
+    /// Where in the document, e.g. `tasks[2].status`.
+    pub field: String,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    NotStarted,
+    InProgress,
+    Pass,
+    Fail,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [
+        Status::NotStarted,
+        Status::InProgress,
+        Status::Pass,
+        Status::Fail,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::NotStarted => "Not Started",
+            Status::InProgress => "In Progress",
+            Status::Pass => "Pass",
+            Status::Fail => "Fail",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Pass | Status::Fail)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid status '{0}': expected one of Not Started, In Progress, Pass, Fail")]
+pub struct InvalidStatus(pub String);
+
+impl FromStr for Status {
+    type Err = InvalidStatus;
+
+    /// Accepts the stored spelling and the forms people type on a command
+    /// line (`pass`, `in-progress`, `IN_PROGRESS`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let folded = crate::catalog::kebab_case(s);
+        Status::ALL
+            .into_iter()
+            .find(|st| crate::catalog::kebab_case(st.as_str()) == folded)
+            .ok_or_else(|| InvalidStatus(s.to_owned()))
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub name: String,
+    pub status: Status,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub result: Option<String>,
+    layout: Layout,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Issue {
+    pub issue: String,
+    pub reported_at: Option<String>,
+    pub resolved: bool,
+    pub resolution: Option<String>,
+    pub blocker: bool,
+    pub related_tasks: Vec<String>,
+    /// Present only once resolved, as on real branches.
+    pub resolved_at: Option<String>,
+    layout: Layout,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub schema_version: String,
+    pub release: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub metadata: Mapping,
+    pub tasks: Vec<Task>,
+    pub issues: Vec<Issue>,
+    layout: Layout,
+}
+
+/// Metadata keys every new state starts with, in file order.
+pub const METADATA_KEYS: [&str; 5] = [
+    "jira_ticket",
+    "advisory_ids",
+    "release_date",
+    "candidate_builds",
+    "shipment_mr",
+];
+/// Metadata keys whose values are maps updated key by key.
+pub const MERGED_METADATA_KEYS: [&str; 2] = ["advisory_ids", "candidate_builds"];
+
+impl Task {
+    pub fn new(name: &str) -> Self {
+        Task {
+            name: name.to_owned(),
+            status: Status::NotStarted,
+            started_at: None,
+            completed_at: None,
+            result: None,
+            layout: Layout::default(),
+        }
+    }
+
+    fn decode(value: Value, field: String) -> Result<Self, ShapeError> {
+        let mut f = Fields::new(value, field)?;
+        let status_text = f.string("status")?;
+        let status = status_text
+            .parse()
+            .map_err(|e: InvalidStatus| f.error("status", e.to_string()))?;
+        Ok(Task {
+            name: f.string("name")?,
+            status,
+            started_at: f.optional_string("started_at")?,
+            completed_at: f.optional_string("completed_at")?,
+            result: f.optional_string("result")?,
+            layout: f.finish(),
+        })
+    }
+
+    fn encode(&self) -> Value {
+        self.layout.encode(vec![
+            ("name", Some(self.name.as_str().into())),
+            ("status", Some(self.status.as_str().into())),
+            ("started_at", Some(self.started_at.clone().into())),
+            ("completed_at", Some(self.completed_at.clone().into())),
+            ("result", Some(self.result.clone().into())),
+        ])
+    }
+}
+
+impl Issue {
+    pub fn new(text: &str, blocker: bool, related_tasks: Vec<String>, reported_at: String) -> Self {
+        Issue {
+            issue: text.to_owned(),
+            reported_at: Some(reported_at),
+            resolved: false,
+            resolution: None,
+            blocker,
+            related_tasks,
+            resolved_at: None,
+            layout: Layout::default(),
+        }
+    }
+
+    /// The identity issues are matched by: trimmed, case-insensitive text.
+    pub fn normalized_text(&self) -> String {
+        normalize_issue_text(&self.issue)
+    }
+
+    fn decode(value: Value, field: String) -> Result<Self, ShapeError> {
+        let mut f = Fields::new(value, field)?;
+        Ok(Issue {
+            issue: f.string("issue")?,
+            reported_at: f.optional_string("reported_at")?,
+            resolved: f.bool("resolved")?,
+            resolution: f.optional_string("resolution")?,
+            blocker: f.bool("blocker")?,
+            related_tasks: f.string_list("related_tasks")?,
+            resolved_at: f.optional_string("resolved_at")?,
+            layout: f.finish(),
+        })
+    }
+
+    fn encode(&self) -> Value {
+        let related = self
+            .related_tasks
+            .iter()
+            .map(|t| t.as_str().into())
+            .collect();
+        self.layout.encode(vec![
+            ("issue", Some(self.issue.as_str().into())),
+            ("reported_at", Some(self.reported_at.clone().into())),
+            ("resolved", Some(Value::Bool(self.resolved))),
+            ("resolution", Some(self.resolution.clone().into())),
+            ("blocker", Some(Value::Bool(self.blocker))),
+            ("related_tasks", Some(Value::Seq(related))),
+            ("resolved_at", self.resolved_at.clone().map(Value::Str)),
+        ])
+    }
+}
+
+pub fn normalize_issue_text(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
+impl State {
+    /// A fresh state as the original's initialization wrote it.
+    pub fn new(release: &crate::release::Release, now: &str) -> Self {
+        let mut metadata = Mapping::new();
+        for key in METADATA_KEYS {
+            let empty = if MERGED_METADATA_KEYS.contains(&key) {
+                Value::Map(Mapping::new())
+            } else {
+                Value::Null
+            };
+            metadata.insert(key, empty);
+        }
+        State {
+            schema_version: SCHEMA_VERSION.to_owned(),
+            release: release.to_string(),
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+            metadata,
+            tasks: Vec::new(),
+            issues: Vec::new(),
+            layout: Layout::default(),
+        }
+    }
+
+    pub fn from_value(value: Value) -> Result<Self, ShapeError> {
+        let mut f = Fields::new(value, String::new())?;
+        let schema_version = f.string("schema_version")?;
+        if schema_version != SCHEMA_VERSION {
+            return Err(f.error(
+                "schema_version",
+                format!("unsupported schema version '{schema_version}' (statebox reads {SCHEMA_VERSION})"),
+            ));
+        }
+        let release = f.string("release")?;
+        let created_at = f.string("created_at")?;
+        let updated_at = f.string("updated_at")?;
+        let metadata = f.mapping("metadata")?;
+        let tasks = f
+            .list("tasks")?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| Task::decode(v, format!("tasks[{i}]")))
+            .collect::<Result<_, _>>()?;
+        let issues = f
+            .list("issues")?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| Issue::decode(v, format!("issues[{i}]")))
+            .collect::<Result<_, _>>()?;
+        Ok(State {
+            schema_version,
+            release,
+            created_at,
+            updated_at,
+            metadata,
+            tasks,
+            issues,
+            layout: f.finish(),
+        })
+    }
+
+    pub fn to_value(&self) -> Value {
+        self.layout.encode(vec![
+            ("schema_version", Some(self.schema_version.as_str().into())),
+            ("release", Some(self.release.as_str().into())),
+            ("created_at", Some(self.created_at.as_str().into())),
+            ("updated_at", Some(self.updated_at.as_str().into())),
+            ("metadata", Some(Value::Map(self.metadata.clone()))),
+            (
+                "tasks",
+                Some(Value::Seq(self.tasks.iter().map(Task::encode).collect())),
+            ),
+            (
+                "issues",
+                Some(Value::Seq(self.issues.iter().map(Issue::encode).collect())),
+            ),
+        ])
+    }
+
+    /// The canonical file bytes: what PyYAML would write for this state.
+    pub fn to_yaml(&self) -> String {
+        crate::yaml::to_string(&self.to_value())
+    }
+
+    pub fn task(&self, name: &str) -> Option<&Task> {
+        self.tasks.iter().find(|t| t.name == name)
+    }
+
+    /// Red when a task failed or an unresolved blocker is open.
+    pub fn health(&self) -> Health {
+        let failed = self.tasks.iter().any(|t| t.status == Status::Fail);
+        let blocked = self.issues.iter().any(|i| i.blocker && !i.resolved);
+        if failed || blocked {
+            Health::Red
+        } else {
+            Health::Green
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Green,
+    Red,
+}
+
+impl fmt::Display for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Health::Green => "Green",
+            Health::Red => "Red",
+        })
+    }
+}

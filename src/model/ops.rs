@@ -1,0 +1,321 @@
+//! Operations: every change to a state is one of these, applied to a freshly
+//! loaded state. Stores retry a lost compare-and-swap by applying the same
+//! operation again to the newer state, so an operation carries intent
+//! ("set task X to Pass"), never a precomputed file.
+
+use super::{
+    ISSUE_TEXT_MAX, Issue, MERGED_METADATA_KEYS, State, Status, Task, normalize_issue_text,
+};
+use crate::catalog::Catalog;
+use crate::release::Release;
+use crate::timestamp;
+use crate::yaml::{Mapping, Value};
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Create the release's state; `metadata` fills the initial keys.
+    Init { metadata: Mapping },
+    SetTask {
+        task: String,
+        status: Status,
+        result: Option<String>,
+    },
+    AddIssue {
+        text: String,
+        blocker: bool,
+        related_tasks: Vec<String>,
+    },
+    ResolveIssue {
+        query: String,
+        resolution: Option<String>,
+    },
+    /// Set metadata keys; a map value is merged key by key into the map
+    /// already there (`advisory_ids`, `candidate_builds`).
+    SetMetadata { entries: Mapping },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpError {
+    #[error("unknown task '{given}'; known tasks: {}", known.join(", "))]
+    UnknownTask { given: String, known: Vec<String> },
+    #[error("issue text is empty")]
+    EmptyIssue,
+    #[error("issue text is {chars} characters long; the limit is {ISSUE_TEXT_MAX}")]
+    IssueTooLong { chars: usize },
+    #[error(
+        "task '{task}' already has an unresolved blocker: '{existing}'; resolve it first or add this issue without --blocker"
+    )]
+    SecondBlocker { task: String, existing: String },
+    #[error("no unresolved issue matches '{query}'{}", if *resolved_match { " (a resolved one does)" } else { "" })]
+    NoSuchIssue { query: String, resolved_match: bool },
+    #[error("'{query}' matches {} unresolved issues; give more of the text:\n  - {}", candidates.len(), candidates.join("\n  - "))]
+    AmbiguousIssue {
+        query: String,
+        candidates: Vec<String>,
+    },
+    #[error("no metadata given")]
+    EmptyMetadata,
+}
+
+/// The outcome of applying an operation.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub state: State,
+    /// Commit message, in the original's wording.
+    pub message: String,
+    /// False when the operation was already in effect: nothing to write.
+    pub changed: bool,
+}
+
+/// Results above this many bytes keep their head and tail only: a state file
+/// is rewritten on every update and read through the GitHub API (1 MB cap).
+pub const RESULT_LIMIT: usize = 64 * 1024;
+const RESULT_HEAD: usize = 16 * 1024;
+
+/// Cuts `text` to its first and last bytes around a marker naming how much
+/// was left out, at character boundaries.
+pub fn bound_result(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= RESULT_LIMIT {
+        return text.into();
+    }
+    let head_end = floor_char_boundary(text, RESULT_HEAD);
+    let tail_start = floor_char_boundary(text, text.len() - (RESULT_LIMIT - RESULT_HEAD));
+    let omitted = tail_start - head_end;
+    format!(
+        "{}\n[... statebox: {omitted} bytes omitted ...]\n{}",
+        &text[..head_end],
+        &text[tail_start..]
+    )
+    .into()
+}
+
+fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+fn short(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    match line.char_indices().nth(72) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line.to_owned(),
+    }
+}
+
+impl Op {
+    /// Applies the operation to `current` (None: the release has no state
+    /// yet, which any operation creates, as the original did).
+    pub fn apply(
+        &self,
+        current: Option<State>,
+        release: &Release,
+        catalog: &Catalog,
+        now: DateTime<Utc>,
+    ) -> Result<Applied, OpError> {
+        let now_text = timestamp::format(now);
+        let existed = current.is_some();
+        let mut state = current.unwrap_or_else(|| State::new(release, &now_text));
+        let before = state.clone();
+        let message = match self {
+            Op::Init { metadata } => {
+                if !existed {
+                    merge_metadata(&mut state.metadata, metadata);
+                }
+                format!("Initialize StateBox for release {release}")
+            }
+            Op::SetTask {
+                task,
+                status,
+                result,
+            } => {
+                let entry = catalog.resolve(task).ok_or_else(|| OpError::UnknownTask {
+                    given: task.clone(),
+                    known: catalog.names().iter().map(|s| s.to_string()).collect(),
+                })?;
+                let index = match state.tasks.iter().position(|t| t.name == entry.name) {
+                    Some(i) => i,
+                    None => {
+                        state.tasks.push(Task::new(&entry.name));
+                        state.tasks.len() - 1
+                    }
+                };
+                set_task(&mut state.tasks[index], *status, result.as_deref(), now);
+                format!("Update task: {}", entry.name)
+            }
+            Op::AddIssue {
+                text,
+                blocker,
+                related_tasks,
+            } => {
+                let text = validate_issue_text(text)?;
+                let related: Vec<String> = related_tasks
+                    .iter()
+                    .map(|t| {
+                        catalog
+                            .resolve(t)
+                            .map_or_else(|| t.trim().to_owned(), |e| e.name.clone())
+                    })
+                    .collect();
+                add_issue(&mut state, text, *blocker, related, &now_text)?;
+                format!("Add issue: {}", short(text))
+            }
+            Op::ResolveIssue { query, resolution } => {
+                let issue = find_unresolved(&mut state.issues, query)?;
+                issue.resolved = true;
+                issue.resolution = resolution.clone();
+                issue.resolved_at = Some(now_text.clone());
+                format!("Resolve issue: {}", short(&issue.issue))
+            }
+            Op::SetMetadata { entries } => {
+                if entries.is_empty() {
+                    return Err(OpError::EmptyMetadata);
+                }
+                merge_metadata(&mut state.metadata, entries);
+                "Update metadata".to_owned()
+            }
+        };
+        let changed = !existed || state != before;
+        if changed {
+            state.updated_at = now_text;
+        }
+        Ok(Applied {
+            state,
+            message,
+            changed,
+        })
+    }
+}
+
+fn set_task(task: &mut Task, status: Status, result: Option<&str>, now: DateTime<Utc>) {
+    let masked = result.map(|r| bound_result(&crate::ingest::mask::mask(r)).into_owned());
+    let text = masked.as_deref();
+    let moved = task.status != status;
+    match status {
+        Status::InProgress => {
+            if let Some(at) = text.and_then(timestamp::first_in) {
+                task.started_at = Some(timestamp::format(at));
+            } else if moved || task.started_at.is_none() {
+                task.started_at = Some(timestamp::format(now));
+            }
+            task.completed_at = None;
+        }
+        Status::Pass | Status::Fail => {
+            if let Some(at) = text.and_then(timestamp::last_in) {
+                task.completed_at = Some(timestamp::format(at));
+            } else if moved || task.completed_at.is_none() {
+                task.completed_at = Some(timestamp::format(now));
+            }
+            if task.started_at.is_none() {
+                let at = text.and_then(timestamp::first_in).unwrap_or(now);
+                task.started_at = Some(timestamp::format(at));
+            }
+        }
+        Status::NotStarted => {
+            task.started_at = None;
+            task.completed_at = None;
+        }
+    }
+    task.status = status;
+    if let Some(text) = masked {
+        task.result = Some(text);
+    }
+}
+
+fn validate_issue_text(text: &str) -> Result<&str, OpError> {
+    let text = text.trim();
+    let chars = text.chars().count();
+    if chars == 0 {
+        return Err(OpError::EmptyIssue);
+    }
+    if chars > ISSUE_TEXT_MAX {
+        return Err(OpError::IssueTooLong { chars });
+    }
+    Ok(text)
+}
+
+fn add_issue(
+    state: &mut State,
+    text: &str,
+    blocker: bool,
+    related: Vec<String>,
+    now: &str,
+) -> Result<(), OpError> {
+    let key = normalize_issue_text(text);
+    let open = || state.issues.iter().filter(|i| !i.resolved);
+    if open().any(|i| i.normalized_text() == key) {
+        return Ok(());
+    }
+    if blocker {
+        for task in &related {
+            if let Some(existing) = open().find(|i| i.blocker && i.related_tasks.contains(task)) {
+                return Err(OpError::SecondBlocker {
+                    task: task.clone(),
+                    existing: existing.issue.clone(),
+                });
+            }
+        }
+    }
+    state
+        .issues
+        .push(Issue::new(text, blocker, related, now.to_owned()));
+    Ok(())
+}
+
+/// Exact text first, then a unique case-insensitive substring.
+fn find_unresolved<'a>(issues: &'a mut [Issue], query: &str) -> Result<&'a mut Issue, OpError> {
+    let wanted = query.trim();
+    let needle = normalize_issue_text(query);
+    let exact = issues
+        .iter()
+        .position(|i| !i.resolved && i.issue.trim() == wanted);
+    let index = match exact {
+        Some(i) => i,
+        None => {
+            let matching: Vec<usize> = (0..issues.len())
+                .filter(|&i| !issues[i].resolved && issues[i].normalized_text().contains(&needle))
+                .collect();
+            match matching.as_slice() {
+                [one] => *one,
+                [] => {
+                    let resolved_match = issues
+                        .iter()
+                        .any(|i| i.resolved && i.normalized_text().contains(&needle));
+                    return Err(OpError::NoSuchIssue {
+                        query: query.to_owned(),
+                        resolved_match,
+                    });
+                }
+                many => {
+                    let candidates = many.iter().map(|&i| issues[i].issue.clone()).collect();
+                    return Err(OpError::AmbiguousIssue {
+                        query: query.to_owned(),
+                        candidates,
+                    });
+                }
+            }
+        }
+    };
+    Ok(&mut issues[index])
+}
+
+fn merge_metadata(metadata: &mut Mapping, entries: &Mapping) {
+    for (key, value) in entries.iter() {
+        let name = key.as_str().unwrap_or_default();
+        match (metadata.get_mut(name), value) {
+            (Some(Value::Map(existing)), Value::Map(update))
+                if MERGED_METADATA_KEYS.contains(&name) =>
+            {
+                for (k, v) in update.iter() {
+                    existing.insert(k.clone(), v.clone());
+                }
+            }
+            _ => metadata.insert(key.clone(), value.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

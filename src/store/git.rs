@@ -1,0 +1,212 @@
+//! The record branch in a local git repository.
+//!
+//! Writes build blob, trees and commit in the object database and then move
+//! the branch ref compare-and-swap. The work tree and index are never
+//! touched, so a write is safe while the user is mid-rebase on another
+//! branch, and the ref lock is the same `.lock` file git itself honours.
+
+use super::{HistoryEntry, Snapshot, Store, StoreError, Version};
+use crate::release::{RELEASES_DIR, Release};
+use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, Signature, Tree};
+use std::path::Path;
+
+pub const DEFAULT_BRANCH: &str = "record";
+
+pub struct GitStore {
+    repo: Repository,
+    branch: String,
+}
+
+impl GitStore {
+    /// Opens the repository containing `path` (work tree, `.git` or bare).
+    pub fn open(path: &Path, branch: &str) -> Result<Self, StoreError> {
+        let repo = Repository::discover(path)?;
+        git2::Branch::name_is_valid(branch)
+            .ok()
+            .filter(|ok| *ok)
+            .ok_or_else(|| git2::Error::from_str(&format!("invalid branch name '{branch}'")))?;
+        Ok(GitStore {
+            repo,
+            branch: branch.to_owned(),
+        })
+    }
+
+    pub fn repository(&self) -> &Repository {
+        &self.repo
+    }
+
+    pub fn refname(&self) -> String {
+        format!("refs/heads/{}", self.branch)
+    }
+
+    /// The branch tip, or `None` before the first write.
+    pub fn tip(&self) -> Result<Option<Oid>, StoreError> {
+        match self.repo.refname_to_id(&self.refname()) {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn tip_tree(&self, tip: Option<Oid>) -> Result<Option<Tree<'_>>, StoreError> {
+        Ok(match tip {
+            Some(id) => Some(self.repo.find_commit(id)?.tree()?),
+            None => None,
+        })
+    }
+
+    fn signature(&self) -> Result<Signature<'static>, StoreError> {
+        match self.repo.signature() {
+            Ok(sig) => Ok(sig.to_owned()),
+            Err(_) => Ok(Signature::now("statebox", "statebox@localhost")?),
+        }
+    }
+
+    fn blob_at(tree: &Tree<'_>, path: &str) -> Option<Oid> {
+        tree.get_path(Path::new(path))
+            .ok()
+            .filter(|e| e.kind() == Some(ObjectType::Blob))
+            .map(|e| e.id())
+    }
+}
+
+fn version(id: Option<Oid>) -> Version {
+    Version(id.map(|id| id.to_string()))
+}
+
+impl Store for GitStore {
+    fn describe(&self) -> String {
+        let location = self.repo.workdir().unwrap_or_else(|| self.repo.path());
+        format!("branch '{}' of {}", self.branch, location.display())
+    }
+
+    fn read(&self, path: &str) -> Result<Snapshot, StoreError> {
+        let tip = self.tip()?;
+        let content = match self.tip_tree(tip)? {
+            Some(tree) => match Self::blob_at(&tree, path) {
+                Some(id) => Some(self.repo.find_blob(id)?.content().to_vec()),
+                None => None,
+            },
+            None => None,
+        };
+        Ok(Snapshot {
+            content,
+            version: version(tip),
+        })
+    }
+
+    fn write(
+        &self,
+        path: &str,
+        content: &[u8],
+        base: &Version,
+        message: &str,
+    ) -> Result<Version, StoreError> {
+        let parent = match &base.0 {
+            Some(hex) => Some(self.repo.find_commit(Oid::from_str(hex)?)?),
+            None => None,
+        };
+        let base_tree = match &parent {
+            Some(commit) => commit.tree()?,
+            None => self.repo.find_tree(self.repo.treebuilder(None)?.write()?)?,
+        };
+        let blob = self.repo.blob(content)?;
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        update.upsert(path, blob, FileMode::Blob);
+        let tree = self
+            .repo
+            .find_tree(update.create_updated(&self.repo, &base_tree)?)?;
+        let signature = self.signature()?;
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let commit = self
+            .repo
+            .commit(None, &signature, &signature, message, &tree, &parents)?;
+        let moved = match &parent {
+            Some(old) => {
+                self.repo
+                    .reference_matching(&self.refname(), commit, true, old.id(), message)
+            }
+            None => self.repo.reference(&self.refname(), commit, false, message),
+        };
+        match moved {
+            Ok(_) => Ok(version(Some(commit))),
+            // Modified/Exists: another writer moved the branch first. Locked:
+            // one is moving it right now. NotFound: it was deleted under us.
+            Err(e)
+                if matches!(
+                    e.code(),
+                    ErrorCode::Modified
+                        | ErrorCode::Exists
+                        | ErrorCode::Locked
+                        | ErrorCode::NotFound
+                ) =>
+            {
+                Err(StoreError::Stale)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn list(&self) -> Result<Vec<String>, StoreError> {
+        let Some(tree) = self.tip_tree(self.tip()?)? else {
+            return Ok(Vec::new());
+        };
+        let Ok(releases) = tree.get_path(Path::new(RELEASES_DIR)) else {
+            return Ok(Vec::new());
+        };
+        let mut paths = Vec::new();
+        let releases = self.repo.find_tree(releases.id())?;
+        for stream in releases
+            .iter()
+            .filter(|e| e.kind() == Some(ObjectType::Tree))
+        {
+            let stream_name = stream.name().unwrap_or_default();
+            let stream_tree = self.repo.find_tree(stream.id())?;
+            let Some(dir) = stream_tree
+                .get_name("statebox")
+                .filter(|e| e.kind() == Some(ObjectType::Tree))
+            else {
+                continue;
+            };
+            for file in self.repo.find_tree(dir.id())?.iter() {
+                let path = format!(
+                    "{RELEASES_DIR}/{stream_name}/statebox/{}",
+                    file.name().unwrap_or_default()
+                );
+                if Release::from_path(&path).is_some() {
+                    paths.push(path);
+                }
+            }
+        }
+        Ok(paths)
+    }
+
+    fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        let Some(tip) = self.tip()? else {
+            return Ok(Vec::new());
+        };
+        let mut walk = self.repo.revwalk()?;
+        walk.push(tip)?;
+        walk.simplify_first_parent()?;
+        let mut entries = Vec::new();
+        for id in walk {
+            let commit = self.repo.find_commit(id?)?;
+            let now = Self::blob_at(&commit.tree()?, path);
+            let before = match commit.parent(0) {
+                Ok(parent) => Self::blob_at(&parent.tree()?, path),
+                Err(_) => None,
+            };
+            if now != before {
+                let time = chrono::DateTime::from_timestamp(commit.time().seconds(), 0)
+                    .unwrap_or_default();
+                entries.push(HistoryEntry {
+                    commit: commit.id().to_string(),
+                    time: crate::timestamp::format(time),
+                    author: commit.author().name().unwrap_or_default().to_owned(),
+                    message: commit.summary().unwrap_or_default().to_owned(),
+                });
+            }
+        }
+        Ok(entries)
+    }
+}

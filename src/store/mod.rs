@@ -1,0 +1,238 @@
+//! Where state files live, behind one small trait, and the one write path
+//! every backend shares: load -> apply the operation -> save compare-and-swap,
+//! and on a lost race load again and re-apply the *operation*.
+
+mod dir;
+mod git;
+
+pub use dir::DirStore;
+pub use git::{DEFAULT_BRANCH, GitStore};
+
+use crate::catalog::Catalog;
+use crate::model::{Op, OpError, ShapeError, State};
+use crate::release::Release;
+use crate::yaml::ParseError;
+use std::time::Duration;
+
+/// What a backend knows of a file's version, for compare-and-swap: a commit
+/// id, a content hash or a blob sha. `None`: the file (or branch) is absent.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Version(pub Option<String>);
+
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub content: Option<Vec<u8>>,
+    pub version: Version,
+}
+
+/// One commit that changed a release's file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HistoryEntry {
+    pub commit: String,
+    pub time: String,
+    pub author: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone else wrote first; the caller re-reads and re-applies.
+    #[error("the file changed since it was read")]
+    Stale,
+    #[error("{0}")]
+    Git(#[from] git2::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0} is not supported by this store")]
+    Unsupported(&'static str),
+}
+
+/// A state file on the store that cannot be used; nothing is written.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: not UTF-8 text (invalid byte at offset {offset})")]
+    NotUtf8 { path: String, offset: usize },
+    #[error("{path}: invalid YAML at {source}")]
+    Yaml { path: String, source: ParseError },
+    #[error("{path}: not a valid state file: {source}")]
+    Shape { path: String, source: ShapeError },
+    #[error("{path}: holds release '{found}', expected '{expected}'")]
+    WrongRelease {
+        path: String,
+        found: String,
+        expected: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Op(#[from] OpError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("gave up after {attempts} attempts: other writers kept changing {path}")]
+    Contention { path: String, attempts: u32 },
+}
+
+pub trait Store {
+    /// For messages: which repository/branch or folder this is.
+    fn describe(&self) -> String;
+    fn read(&self, path: &str) -> Result<Snapshot, StoreError>;
+    /// Writes `content` if the file is still at `base`; `StoreError::Stale`
+    /// otherwise. Returns the new version.
+    fn write(
+        &self,
+        path: &str,
+        content: &[u8],
+        base: &Version,
+        message: &str,
+    ) -> Result<Version, StoreError>;
+    /// Paths of all state files.
+    fn list(&self) -> Result<Vec<String>, StoreError>;
+    /// Commits that changed `path`, newest first.
+    fn history(&self, _path: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        Err(StoreError::Unsupported("history"))
+    }
+}
+
+/// Parses a state file's bytes, naming the file in every error.
+pub fn decode(path: &str, bytes: &[u8]) -> Result<State, LoadError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
+        path: path.to_owned(),
+        offset: e.valid_up_to(),
+    })?;
+    let value = crate::yaml::parse(text).map_err(|source| LoadError::Yaml {
+        path: path.to_owned(),
+        source,
+    })?;
+    State::from_value(value).map_err(|source| LoadError::Shape {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Loads a release's state; `None` if it has none yet.
+pub fn load(store: &dyn Store, release: &Release) -> Result<Option<State>, WriteError> {
+    let path = release.path();
+    let snapshot = store.read(&path)?;
+    Ok(snapshot
+        .content
+        .map(|bytes| decode_release(&path, &bytes, release))
+        .transpose()?)
+}
+
+fn decode_release(path: &str, bytes: &[u8], release: &Release) -> Result<State, LoadError> {
+    let state = decode(path, bytes)?;
+    if state.release != release.to_string() {
+        return Err(LoadError::WrongRelease {
+            path: path.to_owned(),
+            found: state.release,
+            expected: release.to_string(),
+        });
+    }
+    Ok(state)
+}
+
+/// How often and how patiently a lost compare-and-swap is retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// Local compare-and-swap races resolve in microseconds, so start small;
+    /// many attempts because a lost race costs one re-read, not a conflict.
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 60,
+            first_backoff: Duration::from_millis(2),
+            max_backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with full jitter, so racing writers spread out.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .first_backoff
+            .saturating_mul(1 << attempt.min(16))
+            .min(self.max_backoff);
+        ceiling.mul_f64(jitter())
+    }
+}
+
+/// A number in [0, 1) that differs between processes and calls; jitter only
+/// needs to decorrelate writers, not be unpredictable.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, RandomState};
+    let bits = RandomState::new().hash_one(std::time::SystemTime::now());
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// What a write did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub state: State,
+    /// The version written, or `None` when the operation was already in effect.
+    pub written: Option<Version>,
+    pub message: String,
+    pub attempts: u32,
+}
+
+/// The write path: applies `op` to the release's current state and saves it
+/// compare-and-swap, re-reading and re-applying when another writer won.
+pub fn apply(
+    store: &dyn Store,
+    release: &Release,
+    op: &Op,
+    catalog: &Catalog,
+    retry: &RetryPolicy,
+) -> Result<Outcome, WriteError> {
+    let path = release.path();
+    for attempt in 1..=retry.attempts {
+        let snapshot = store.read(&path)?;
+        let current = snapshot
+            .content
+            .map(|bytes| decode_release(&path, &bytes, release))
+            .transpose()?;
+        let applied = op.apply(current, release, catalog, chrono::Utc::now())?;
+        if !applied.changed {
+            return Ok(Outcome {
+                state: applied.state,
+                written: None,
+                message: applied.message,
+                attempts: attempt,
+            });
+        }
+        let bytes = applied.state.to_yaml();
+        match store.write(&path, bytes.as_bytes(), &snapshot.version, &applied.message) {
+            Ok(version) => {
+                tracing::debug!(%path, attempt, "wrote {}", applied.message);
+                return Ok(Outcome {
+                    state: applied.state,
+                    written: Some(version),
+                    message: applied.message,
+                    attempts: attempt,
+                });
+            }
+            Err(StoreError::Stale) => {
+                let pause = retry.backoff(attempt);
+                tracing::debug!(%path, attempt, ?pause, "lost a write race; re-reading");
+                std::thread::sleep(pause);
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(WriteError::Contention {
+        path,
+        attempts: retry.attempts,
+    })
+}
