@@ -11,6 +11,8 @@ use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, Signature, Tree};
 use std::path::Path;
 
 pub const DEFAULT_BRANCH: &str = "record";
+/// Age after which a ref lock is taken to be abandoned.
+const STALE_LOCK_AGE: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub struct GitStore {
     repo: Repository,
@@ -59,6 +61,26 @@ impl GitStore {
         match self.repo.signature() {
             Ok(sig) => Ok(sig.to_owned()),
             Err(_) => Ok(Signature::now("statebox", "statebox@localhost")?),
+        }
+    }
+
+    /// Writers hold a ref lock for microseconds; one that is seconds old was
+    /// left by a writer killed mid-update, and would block every writer
+    /// after it forever, so it is removed.
+    fn break_stale_lock(&self) {
+        let lock = self
+            .repo
+            .commondir()
+            .join(format!("{}.lock", self.refname()));
+        let age = std::fs::metadata(&lock)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if age.is_some_and(|age| age > STALE_LOCK_AGE) && std::fs::remove_file(&lock).is_ok() {
+            tracing::warn!(
+                "removed {}, a ref lock left by a writer that died",
+                lock.display()
+            );
         }
     }
 
@@ -135,12 +157,13 @@ impl Store for GitStore {
             Err(e)
                 if matches!(
                     e.code(),
-                    ErrorCode::Modified
-                        | ErrorCode::Exists
-                        | ErrorCode::Locked
-                        | ErrorCode::NotFound
+                    ErrorCode::Modified | ErrorCode::Exists | ErrorCode::NotFound
                 ) =>
             {
+                Err(StoreError::Stale)
+            }
+            Err(e) if e.code() == ErrorCode::Locked => {
+                self.break_stale_lock();
                 Err(StoreError::Stale)
             }
             Err(e) => Err(e.into()),

@@ -1,0 +1,420 @@
+//! End-to-end: the statebox binary against real git repositories.
+
+mod support;
+
+use serde_json::Value as Json;
+use support::*;
+
+const REL: &str = "4.19.1";
+const PATH: &str = "_releases/4.19/statebox/4.19.1.yaml";
+
+fn json(out: &str) -> Json {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+#[test]
+fn a_release_lifecycle_lands_on_the_record_branch() {
+    let repo = new_repo();
+    let r = repo.path();
+    let head_before = git(r, &["rev-parse", "HEAD"]);
+
+    ok(
+        r,
+        &[
+            "init",
+            "-r",
+            REL,
+            "--jira-ticket",
+            "ART-1",
+            "--advisory",
+            "rpm=169043",
+            "--release-date",
+            "2026-Jul-01",
+        ],
+    );
+    ok(
+        r,
+        &[
+            "task",
+            "set",
+            "-r",
+            REL,
+            "Take Ownership",
+            "--status",
+            "In Progress",
+        ],
+    );
+    let output = "2026-06-25T13:22:08Z: INFO: task [Take Ownership] status is changed to [In Progress]\n\
+                  2026-06-25T13:22:12Z: INFO: QA Owner is updated to someone@example.com\n\
+                  2026-06-25T13:22:17Z: INFO: task [Take Ownership] status is changed to [Pass]";
+    let result_file = r.join("out.log");
+    std::fs::write(&result_file, output).unwrap();
+    ok(
+        r,
+        &[
+            "task",
+            "set",
+            "-r",
+            REL,
+            "take-ownership",
+            "--result-file",
+            result_file.to_str().unwrap(),
+        ],
+    );
+    ok(
+        r,
+        &[
+            "issue",
+            "add",
+            "-r",
+            REL,
+            "CDN push failing",
+            "--blocker",
+            "--task",
+            "push-to-cdn-staging",
+        ],
+    );
+    ok(
+        r,
+        &[
+            "meta",
+            "set",
+            "-r",
+            REL,
+            "advisory_ids.rhcos=169044",
+            "qe_owner=release-qe",
+        ],
+    );
+
+    let task = json(&ok(
+        r,
+        &["task", "get", "-r", REL, "take-ownership", "--json"],
+    ));
+    assert_eq!(
+        task["status"], "Pass",
+        "status decided from the last line of the result"
+    );
+    assert_eq!(task["started_at"], "2026-06-25T13:22:08Z");
+    assert_eq!(task["completed_at"], "2026-06-25T13:22:17Z");
+    assert!(
+        task["result"]
+            .as_str()
+            .unwrap()
+            .contains("updated to [EMAIL_REDACTED]"),
+        "{task}"
+    );
+
+    let state = json(&ok(r, &["show", "-r", REL, "--json"]));
+    assert_eq!(
+        state["metadata"]["advisory_ids"],
+        serde_json::json!({"rpm": 169043, "rhcos": 169044})
+    );
+    assert_eq!(state["metadata"]["jira_ticket"], "ART-1");
+    assert_eq!(state["metadata"]["qe_owner"], "release-qe");
+    assert_eq!(state["issues"][0]["blocker"], true);
+
+    let status = json(&ok(r, &["status", "--json"]));
+    assert_eq!(status[0]["release"], REL);
+    assert_eq!(
+        status[0]["health"], "Red",
+        "an unresolved blocker makes the release red"
+    );
+    ok(
+        r,
+        &[
+            "issue",
+            "resolve",
+            "-r",
+            REL,
+            "cdn push",
+            "--resolution",
+            "re-pushed",
+        ],
+    );
+    let status = json(&ok(r, &["status", "--json"]));
+    assert_eq!(status[0]["health"], "Green");
+    assert!(ok(r, &["status"]).contains("4.19.1     Green"));
+
+    let log = json(&ok(r, &["log", "-r", REL, "--json"]));
+    let messages: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "Resolve issue: CDN push failing",
+            "Update metadata",
+            "Add issue: CDN push failing",
+            "Update task: take-ownership",
+            "Update task: take-ownership",
+            "Initialize StateBox for release 4.19.1",
+        ]
+    );
+
+    // The file on the branch is what `show --yaml` prints and is canonical.
+    let on_branch = show(r, &format!("record:{PATH}"));
+    assert_eq!(ok(r, &["show", "-r", REL, "--yaml"]).trim_end(), on_branch);
+    // Nothing touched the user's checkout.
+    assert_eq!(git(r, &["rev-parse", "HEAD"]), head_before);
+    assert_eq!(
+        git(r, &["status", "--porcelain", "--untracked-files=no"]),
+        ""
+    );
+    assert_eq!(git(r, &["rev-parse", "--abbrev-ref", "HEAD"]), "main");
+}
+
+#[test]
+fn repeating_a_write_makes_no_commit() {
+    let repo = new_repo();
+    let r = repo.path();
+    ok(
+        r,
+        &[
+            "task",
+            "set",
+            "-r",
+            REL,
+            "drop-bugs",
+            "--status",
+            "Pass",
+            "--result",
+            "done",
+        ],
+    );
+    let first = tip(r, "record");
+    let out = ok(
+        r,
+        &[
+            "task",
+            "set",
+            "-r",
+            REL,
+            "drop-bugs",
+            "--status",
+            "Pass",
+            "--result",
+            "done",
+        ],
+    );
+    assert!(out.contains("nothing written"), "{out}");
+    assert_eq!(tip(r, "record"), first);
+}
+
+#[test]
+fn branch_and_repo_come_from_flags_or_environment() {
+    let repo = new_repo();
+    let r = repo.path();
+    ok(
+        r,
+        &[
+            "--branch",
+            "qe-state",
+            "task",
+            "set",
+            "-r",
+            REL,
+            "drop-bugs",
+            "--status",
+            "Fail",
+        ],
+    );
+    assert!(tip(r, "qe-state").is_some());
+    assert!(tip(r, "record").is_none());
+    let out = std::process::Command::new(statebox_bin())
+        .args(["task", "get", "-r", REL, "drop-bugs", "--json"])
+        .env("STATEBOX_REPO", r)
+        .env("STATEBOX_BRANCH", "qe-state")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        json(&String::from_utf8(out.stdout).unwrap())["status"],
+        "Fail"
+    );
+}
+
+#[test]
+fn a_team_catalog_replaces_the_default() {
+    let repo = new_repo();
+    let r = repo.path();
+    let catalog = r.join("tasks.txt");
+    std::fs::write(&catalog, "Run Smoke Tests\n").unwrap();
+    let c = catalog.to_str().unwrap();
+    ok(
+        r,
+        &[
+            "--catalog",
+            c,
+            "task",
+            "set",
+            "-r",
+            REL,
+            "Run Smoke Tests",
+            "--status",
+            "Pass",
+        ],
+    );
+    let err = fails(
+        r,
+        &[
+            "--catalog",
+            c,
+            "task",
+            "set",
+            "-r",
+            REL,
+            "drop-bugs",
+            "--status",
+            "Pass",
+        ],
+        4,
+    );
+    assert!(
+        err.contains("unknown task 'drop-bugs'") && err.contains("run-smoke-tests"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_bundled_sample_shows_through_the_directory_store() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(statebox_bin())
+        .args(["--dir", sample.to_str().unwrap(), "status", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = json(&String::from_utf8(out.stdout).unwrap());
+    let health: Vec<(&str, &str)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["release"].as_str().unwrap(),
+                r["health"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        health,
+        [
+            ("4.18.12", "Green"),
+            ("4.19.40", "Red"),
+            ("4.20.7", "Green")
+        ]
+    );
+}
+
+#[test]
+fn directory_store_writes_files_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(statebox_bin())
+            .args(["--dir", d])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        run(&[
+            "task",
+            "set",
+            "-r",
+            REL,
+            "stage-testing",
+            "--status",
+            "In Progress"
+        ])
+        .status
+        .success()
+    );
+    let text = std::fs::read_to_string(dir.path().join(PATH)).unwrap();
+    assert!(
+        text.contains("- name: stage-testing\n  status: In Progress\n"),
+        "{text}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("_releases/4.19/statebox"))
+        .unwrap()
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no lock or temp files left behind");
+}
+
+#[test]
+fn validate_and_fmt_check_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yaml");
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("_releases/4.19/statebox/4.19.40.yaml");
+    std::fs::copy(&sample, &good).unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&sample)
+            .unwrap()
+            .replace("status: Fail", "status: Done"),
+    )
+    .unwrap();
+    let messy = dir.path().join("messy.yaml");
+    std::fs::write(
+        &messy,
+        std::fs::read_to_string(&sample)
+            .unwrap()
+            .replace("release: 4.19.40", "release:    '4.19.40'"),
+    )
+    .unwrap();
+    let r = dir.path();
+    let (g, b, m) = (
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        messy.to_str().unwrap(),
+    );
+
+    ok(r, &["validate", g, m]);
+    let out = statebox(r, &["validate", "--json", g, b]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(report[0]["valid"], true);
+    assert_eq!(report[1]["valid"], false);
+    assert!(
+        report[1]["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("/tasks/1/status"),
+        "{report}"
+    );
+
+    assert_eq!(ok(r, &["fmt", "--check", g]), "");
+    let out = statebox(r, &["fmt", "--check", g, m]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), m);
+    ok(r, &["fmt", m]);
+    assert_eq!(
+        std::fs::read(&messy).unwrap(),
+        std::fs::read(&good).unwrap()
+    );
+    ok(r, &["fmt", "--check", m]);
+}
+
+#[test]
+fn completions_are_generated() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(dir.path(), &["completions", "bash"]);
+    assert!(
+        out.contains("statebox") && out.contains("task"),
+        "{}",
+        &out[..out.len().min(200)]
+    );
+}

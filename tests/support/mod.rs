@@ -1,0 +1,139 @@
+//! Shared helpers for the end-to-end tests: real git repositories in temp
+//! dirs and the real `statebox` binary.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn statebox_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_statebox"))
+}
+
+/// Runs git in `dir`, panicking with its stderr on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim_end().to_owned()
+}
+
+/// A fresh repository with one commit on `main` and an identity configured.
+pub fn new_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["config", "user.name", "Test"]);
+    git(dir.path(), &["config", "user.email", "test@example.com"]);
+    std::fs::write(dir.path().join("README"), "work tree file\n").unwrap();
+    git(dir.path(), &["add", "README"]);
+    git(dir.path(), &["commit", "-q", "-m", "initial"]);
+    dir
+}
+
+/// `statebox --repo DIR args...`, returning the raw output.
+pub fn statebox(repo: &Path, args: &[&str]) -> Output {
+    Command::new(statebox_bin())
+        .arg("--repo")
+        .arg(repo)
+        .args(args)
+        .env_remove("STATEBOX_BRANCH")
+        .env_remove("STATEBOX_DIR")
+        .env_remove("STATEBOX_CATALOG")
+        .output()
+        .expect("statebox runs")
+}
+
+/// Runs statebox and requires success; returns stdout.
+pub fn ok(repo: &Path, args: &[&str]) -> String {
+    let out = statebox(repo, args);
+    assert!(
+        out.status.success(),
+        "statebox {args:?} failed ({:?}):\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs statebox, requires exit `code`, returns stderr.
+pub fn fails(repo: &Path, args: &[&str], code: i32) -> String {
+    let out = statebox(repo, args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "statebox {args:?}: stdout {} stderr {stderr}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    stderr
+}
+
+/// The record branch tip, or None.
+pub fn tip(repo: &Path, branch: &str) -> Option<String> {
+    let out = Command::new("git")
+        .args([
+            "rev-parse",
+            "--verify",
+            "-q",
+            &format!("refs/heads/{branch}"),
+        ])
+        .current_dir(repo)
+        .output()
+        .unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8(out.stdout).unwrap().trim().to_owned())
+}
+
+/// A file's content on a branch.
+pub fn show(repo: &Path, spec: &str) -> String {
+    git(repo, &["show", spec])
+}
+
+/// `../shared` next to the project, where the fixtures live; None (with a
+/// message) in a user's clone that has no ../shared.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if dir.join("fixtures").is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipping: {} not found (fixtures live beside the project, not in it)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Every fixture state file, as (path, bytes).
+pub fn fixture_files() -> Vec<(PathBuf, Vec<u8>)> {
+    let Some(shared) = shared_dir() else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    let mut stack = vec![shared.join("fixtures/statebox/_releases")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                let bytes = std::fs::read(&path).unwrap();
+                found.push((path, bytes));
+            }
+        }
+    }
+    found.sort();
+    assert!(
+        !found.is_empty(),
+        "no fixtures found under {}",
+        shared.display()
+    );
+    found
+}
