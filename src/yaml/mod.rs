@@ -4,6 +4,9 @@
 //! Python tooling, so a rewrite must not churn bytes: `to_string(parse(f))`
 //! is `f` for every file PyYAML wrote.
 
+mod emit;
+mod read;
+mod resolve;
 mod value;
 
 pub use value::{Mapping, Value};
@@ -21,11 +24,11 @@ pub struct ParseError {
 
 /// Parses one YAML document with PyYAML's (YAML 1.1) resolution rules.
 pub fn parse(text: &str) -> Result<Value, ParseError> {
-    todo!("{text}")
+    read::parse(text)
 }
 
 /// Serializes like `yaml.dump(v, sort_keys=False, default_flow_style=False,
 /// allow_unicode=True)` with literal style for strings containing a newline.
 pub fn to_string(value: &Value) -> String {
-    todo!("{value:?}")
+    emit::to_string(value)
 }
