@@ -420,8 +420,8 @@ impl Kept {
         let omitted = omitted + (self.head.len() - head_end + tail_start) as u64;
         // Masked apart: a secret cut by the omission must be recognised from
         // the half that is kept (see mask's rules for cut private keys).
-        let head = mask(&clean(&self.head[..head_end])).trim_end().to_owned();
-        let tail = mask(&clean(&tail[tail_start..])).trim_start().to_owned();
+        let head = mask(&clean(&self.head[..head_end])).trim().to_owned();
+        let tail = mask(&clean(&tail[tail_start..])).trim().to_owned();
         let mut text = head;
         if !text.is_empty() {
             text.push('\n');
