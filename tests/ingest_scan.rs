@@ -598,3 +598,56 @@ fn lines_outside_windows_and_status_lookalikes_are_ignored() {
     assert_eq!(t[0].display_name, "Drop Bugs");
     assert_eq!(t[0].result, stream.lines().last().unwrap());
 }
+
+/// Peak resident memory of this process, from Linux's /proc.
+#[cfg(target_os = "linux")]
+fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn memory_stays_bounded_whatever_the_input_size() {
+    const INPUT: usize = 128 * 1024 * 1024;
+    // Eight tasks open at once (plus the --task window), none closed until
+    // the end: the worst case for what the scanner keeps.
+    let mut opening = String::new();
+    for i in 0..8 {
+        opening.push_str(&status(
+            "2026-06-25T13:00:00Z",
+            &format!("Task {i}"),
+            "In Progress",
+        ));
+    }
+    let line = "2026-06-25T13:00:01Z: INFO: Scheduler check #1: payload URL for jane@example.com still not accessible\n";
+    let chunk = line.repeat(1024 * 1024 / line.len());
+    let mut scanner = Scanner::new(options(Some("stage-testing"), 64 * 1024));
+    let mut events = Vec::new();
+    scanner.feed(opening.as_bytes(), &mut events);
+    let mut fed = 0;
+    while fed < INPUT {
+        scanner.feed(chunk.as_bytes(), &mut events);
+        fed += chunk.len();
+    }
+    for i in 0..8 {
+        scanner.feed(
+            status("2026-06-25T14:00:00Z", &format!("Task {i}"), "Pass").as_bytes(),
+            &mut events,
+        );
+    }
+    scanner.finish(&mut events);
+    let t = transitions(&events);
+    assert_eq!(t.len(), 8 + 8 + 1);
+    assert!(
+        t.iter()
+            .all(|t| t.result.len() < 70 * 1024 && !t.result.contains("jane@"))
+    );
+    let peak = peak_rss_bytes();
+    assert!(
+        peak < 64 * 1024 * 1024,
+        "peak RSS {peak} bytes after {fed} bytes of input"
+    );
+}

@@ -51,7 +51,9 @@ pub struct ScanOptions {
     /// `--task`: display name or task name (`Push to CDN Staging` or
     /// `push-to-cdn-staging`) of the task the whole stream belongs to.
     pub task: Option<String>,
-    /// Raw bytes kept per task result (see the module docs).
+    /// Raw bytes kept per task result (see the module docs). The stored
+    /// text can be longer than the bytes kept: the omission line, masks
+    /// longer than what they replace, and U+FFFD (3 bytes) per invalid byte.
     pub result_limit: usize,
 }
 
