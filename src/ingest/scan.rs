@@ -197,10 +197,10 @@ impl Scanner {
             } else {
                 PASS
             };
-            events.push(Event::Transition(window.into_transition(status, None)));
+            events.push(Event::Transition(window.transition(status, None)));
         }
-        for window in self.windows {
-            events.push(Event::Transition(window.into_transition(IN_PROGRESS, None)));
+        for window in &self.windows {
+            events.push(Event::Transition(window.transition(IN_PROGRESS, None)));
         }
     }
 
@@ -262,9 +262,9 @@ impl Scanner {
             self.fallback = None;
         }
         let timestamp = parsed.timestamp.map(str::to_owned);
-        let open = self.windows.iter().position(|w| w.key == key);
-        let transition = if parsed.status == IN_PROGRESS {
-            let index = open.unwrap_or_else(|| {
+        let index = match self.windows.iter().position(|w| w.key == key) {
+            Some(index) => index,
+            None => {
                 let mut kept = Kept::new(self.limit);
                 kept.push(raw);
                 self.windows.push(Window {
@@ -273,42 +273,24 @@ impl Scanner {
                     kept,
                 });
                 self.windows.len() - 1
-            });
-            let window = &mut self.windows[index];
-            window.display_name = parsed.display_name.to_owned();
-            Transition {
-                display_name: window.display_name.clone(),
-                status: IN_PROGRESS.to_owned(),
-                timestamp,
-                result: window.kept.render(),
             }
-        } else {
-            let mut window = match open {
-                Some(index) => self.windows.remove(index),
-                None => {
-                    let mut kept = Kept::new(self.limit);
-                    kept.push(raw);
-                    Window {
-                        key,
-                        display_name: String::new(),
-                        kept,
-                    }
-                }
-            };
-            window.display_name = parsed.display_name.to_owned();
-            window.into_transition(parsed.status, timestamp)
         };
+        self.windows[index].display_name = parsed.display_name.to_owned();
+        let transition = self.windows[index].transition(parsed.status, timestamp);
+        if parsed.status != IN_PROGRESS {
+            self.windows.remove(index);
+        }
         events.push(Event::Transition(transition));
     }
 }
 
 impl Window {
-    fn into_transition(self, status: &str, timestamp: Option<String>) -> Transition {
+    fn transition(&self, status: &str, timestamp: Option<String>) -> Transition {
         Transition {
-            result: self.kept.render(),
-            display_name: self.display_name,
+            display_name: self.display_name.clone(),
             status: status.to_owned(),
             timestamp,
+            result: self.kept.render(),
         }
     }
 }
