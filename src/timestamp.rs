@@ -30,15 +30,20 @@ pub fn parse(text: &str) -> Option<DateTime<Utc>> {
 }
 
 static IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
+    // The original's pattern (a `T` is required, so prose such as "runs until
+    // 2026-07-02 07:24:08" is not taken for the task's own time), with the
+    // zone optional: outputs also carry zoneless timestamps.
+    Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?")
         .expect("timestamp pattern")
 });
 
+/// Every ISO-8601 timestamp in free text (log output), as written.
+pub fn texts_in(text: &str) -> impl Iterator<Item = &str> {
+    IN_TEXT.find_iter(text).map(|m| m.as_str())
+}
+
 fn found_in(text: &str) -> impl DoubleEndedIterator<Item = DateTime<Utc>> + '_ {
-    let found: Vec<_> = IN_TEXT
-        .find_iter(text)
-        .filter_map(|m| parse(m.as_str()))
-        .collect();
+    let found: Vec<_> = texts_in(text).filter_map(parse).collect();
     found.into_iter()
 }
 
@@ -78,5 +83,13 @@ mod tests {
         assert_eq!(format(first_in(out).unwrap()), "2026-06-25T13:22:08Z");
         assert_eq!(format(last_in(out).unwrap()), "2026-06-25T13:22:17Z");
         assert_eq!(first_in("nothing"), None);
+        let prose = "started 2026-06-25T13:22:08Z\n\
+                     Scheduler will run until 2026-07-02 07:24:08\n\
+                     end 2026-06-26T10:47:01 done";
+        assert_eq!(
+            texts_in(prose).collect::<Vec<_>>(),
+            ["2026-06-25T13:22:08Z", "2026-06-26T10:47:01"]
+        );
+        assert_eq!(first_in("no time here 2026-06-25"), None);
     }
 }

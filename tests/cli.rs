@@ -95,8 +95,14 @@ fn a_release_lifecycle_lands_on_the_record_branch() {
         "status decided from the last line of the result"
     );
     let started = task["started_at"].as_str().unwrap();
-    assert_ne!(started, "2026-06-25T13:22:08Z", "a final status only fills a missing started_at");
-    assert!(started.starts_with("20") && started.ends_with('Z'), "{started}");
+    assert_ne!(
+        started, "2026-06-25T13:22:08Z",
+        "a final status only fills a missing started_at"
+    );
+    assert!(
+        started.starts_with("20") && started.ends_with('Z'),
+        "{started}"
+    );
     assert_eq!(task["completed_at"], "2026-06-25T13:22:17Z");
     assert!(
         task["result"]

@@ -81,15 +81,13 @@ fn read_result_file(path: &PathBuf) -> Result<String, CliError> {
             bytes.len()
         );
     }
-    Ok(match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            tracing::warn!(
-                "result file {shown} is not valid UTF-8; invalid bytes replaced with U+FFFD"
-            );
-            String::from_utf8_lossy(e.as_bytes()).into_owned()
-        }
-    })
+    if std::str::from_utf8(&bytes).is_err() {
+        tracing::warn!(
+            "result file {shown} is not valid UTF-8; invalid bytes replaced with U+FFFD"
+        );
+    }
+    // The same cleaning ingest applies: ANSI colours, CRLF, invalid UTF-8.
+    Ok(crate::ingest::clean(&bytes))
 }
 
 fn set(ctx: &Context, args: SetArgs) -> Result<ExitCode, CliError> {

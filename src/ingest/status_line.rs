@@ -1,3 +1,147 @@
-pub fn verdict_from_output(_text: &str) -> crate::model::Status {
-    crate::model::Status::Pass
+//! Status lines (`... task [Take Ownership] status is changed to [Pass]`),
+//! and the original's verdict rule on a whole output.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::model::Status;
+
+/// The fixed text of every status line; the scanner searches for it alone.
+pub const MARKER: &str = "status is changed to";
+
+/// What the original took as a sign of failure anywhere in an output.
+pub const ERROR_MARK: &str = ": ERROR:";
+
+/// One parsed status line, borrowing from the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusLine<'a> {
+    /// The first ISO-8601 timestamp before the `task [...]` part, if any.
+    pub timestamp: Option<&'a str>,
+    pub display_name: &'a str,
+    /// The raw word between the last brackets; may be none of the four statuses.
+    pub status: &'a str,
+}
+
+static STATUS_RE: LazyLock<Regex> = LazyLock::new(|| {
+    // Anchored at the end so that a status line quoted inside another message
+    // ("echo 'task [X] status is changed to [Pass]' failed") does not count.
+    Regex::new(r"task \[([^\]\n]+)\] status is changed to \[([^\]\n]*)\]\s*$")
+        .expect("status line pattern is valid")
+});
+
+/// Parses one line (without its line break; a trailing `\r` is tolerated).
+/// The log level and anything else before `task [` may vary.
+pub fn parse(line: &str) -> Option<StatusLine<'_>> {
+    let caps = STATUS_RE.captures(line)?;
+    let whole = caps.get(0)?;
+    Some(StatusLine {
+        timestamp: crate::timestamp::texts_in(&line[..whole.start()]).next(),
+        display_name: caps.get(1)?.as_str().trim(),
+        status: caps.get(2)?.as_str().trim(),
+    })
+}
+
+/// The original's rule for a task's status from its whole output: the last
+/// non-empty line decides if it shows `[Fail]`, `[Pass]` or `[In Progress]`
+/// (checked in that order); otherwise `: ERROR:` anywhere means Fail;
+/// otherwise In Progress. Blank output means Pass (nothing went wrong).
+pub fn verdict_from_output(text: &str) -> Status {
+    let Some(last) = text.lines().rev().find(|l| !l.trim().is_empty()) else {
+        return Status::Pass;
+    };
+    if last.contains("[Fail]") {
+        Status::Fail
+    } else if last.contains("[Pass]") {
+        Status::Pass
+    } else if last.contains("[In Progress]") {
+        Status::InProgress
+    } else if text.contains(ERROR_MARK) {
+        Status::Fail
+    } else {
+        Status::InProgress
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_real_shape() {
+        let line = "2026-06-25T13:22:17Z: INFO: task [Take Ownership] status is changed to [Pass]";
+        assert_eq!(
+            parse(line),
+            Some(StatusLine {
+                timestamp: Some("2026-06-25T13:22:17Z"),
+                display_name: "Take Ownership",
+                status: "Pass",
+            })
+        );
+    }
+
+    #[test]
+    fn parses_other_zones_levels_and_no_timestamp() {
+        let p = parse("2026-06-25T13:22:17.123456+00:00: WARNING: task [Stage Testing] status is changed to [In Progress]\r").unwrap();
+        assert_eq!(p.timestamp, Some("2026-06-25T13:22:17.123456+00:00"));
+        assert_eq!(p.display_name, "Stage Testing");
+        assert_eq!(p.status, "In Progress");
+
+        let p = parse("2026-06-25T13:22:17: ERROR: task [Drop Bugs] status is changed to [Fail]")
+            .unwrap();
+        assert_eq!(p.timestamp, Some("2026-06-25T13:22:17"));
+        assert_eq!(p.status, "Fail");
+
+        let p = parse("task [Drop Bugs] status is changed to [Skipped]").unwrap();
+        assert_eq!(p.timestamp, None);
+        assert_eq!(p.status, "Skipped");
+        assert!(p.status.parse::<Status>().is_err());
+    }
+
+    #[test]
+    fn rejects_lines_that_only_mention_a_status_change() {
+        assert_eq!(
+            parse("2026-06-25T13:22:17Z: INFO: QA Owner is updated to [EMAIL_REDACTED]"),
+            None
+        );
+        assert_eq!(
+            parse("echo 'task [X] status is changed to [Pass]' exited with 1"),
+            None
+        );
+        assert_eq!(parse("task [] status is changed to [Pass]"), None);
+    }
+
+    #[test]
+    fn verdict_follows_the_last_non_empty_line() {
+        let pass = "2026-06-25T13:22:08Z: INFO: task [Take Ownership] status is changed to [In Progress]\n\
+                    2026-06-25T13:22:17Z: INFO: task [Take Ownership] status is changed to [Pass]\n\n";
+        assert_eq!(verdict_from_output(pass), Status::Pass);
+        assert_eq!(
+            verdict_from_output("a: ERROR: boom\nx status is changed to [Fail]"),
+            Status::Fail
+        );
+        assert_eq!(
+            verdict_from_output("x: ERROR: retrying\nx status is changed to [Pass]"),
+            Status::Pass
+        );
+        assert_eq!(
+            verdict_from_output("x: ERROR: y\ntask [A] status is changed to [In Progress]"),
+            Status::InProgress
+        );
+    }
+
+    #[test]
+    fn verdict_without_a_status_on_the_last_line() {
+        assert_eq!(
+            verdict_from_output("2026-06-25T13:22:17Z: ERROR: cannot reach Jira\ndone"),
+            Status::Fail
+        );
+        assert_eq!(
+            verdict_from_output("ERROR without the colon form\ndone"),
+            Status::InProgress
+        );
+        assert_eq!(verdict_from_output("working\n"), Status::InProgress);
+        assert_eq!(verdict_from_output(""), Status::Pass);
+        assert_eq!(verdict_from_output(" \n\n"), Status::Pass);
+    }
 }
