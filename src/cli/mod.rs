@@ -2,6 +2,7 @@
 //! results to output and exit codes. Each command group has its own file.
 
 mod files;
+mod ingest;
 mod issue;
 mod meta;
 mod read;
@@ -86,6 +87,10 @@ pub enum Command {
     /// Set or show release metadata
     #[command(subcommand)]
     Meta(meta::MetaCommand),
+    /// Read command output from stdin; its status lines drive task state
+    Ingest(ingest::IngestArgs),
+    /// Run a command, tee its output, and let its status lines drive task state
+    Run(ingest::RunArgs),
     /// Show one release's state
     Show(read::ShowArgs),
     /// Table of all releases: health and counts
@@ -253,6 +258,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Task(cmd) => task::run(&Context::open(global)?, cmd),
         Command::Issue(cmd) => issue::run(&Context::open(global)?, cmd),
         Command::Meta(cmd) => meta::run(&Context::open(global)?, cmd),
+        Command::Ingest(args) => ingest::ingest(&Context::open(global)?, args),
+        Command::Run(args) => ingest::run(&Context::open(global)?, args),
         Command::Show(args) => read::show(&Context::open(global)?, args),
         Command::Status(args) => read::status(&Context::open(global)?, args),
         Command::Log(args) => read::log(&Context::open(global)?, args),

@@ -7,8 +7,10 @@
 
 mod clean;
 pub mod mask;
+pub mod record;
 pub mod scan;
 pub mod status_line;
 
 pub use clean::clean;
+pub use record::{RecordError, Recorder};
 pub use scan::{Event, ScanOptions, Scanner, Transition};

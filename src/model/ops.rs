@@ -33,6 +33,9 @@ pub enum Op {
     /// Set metadata keys; a map value is merged key by key into the map
     /// already there (`advisory_ids`, `candidate_builds`).
     SetMetadata { entries: Mapping },
+    /// Several operations in one commit: ingest coalesces a burst of status
+    /// transitions this way.
+    Batch(Vec<Op>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,6 +59,8 @@ pub enum OpError {
     },
     #[error("no metadata given")]
     EmptyMetadata,
+    #[error("nothing to apply")]
+    EmptyBatch,
 }
 
 /// The outcome of applying an operation.
@@ -119,7 +124,29 @@ impl Op {
         let existed = current.is_some();
         let mut state = current.unwrap_or_else(|| State::new(release, &now_text));
         let before = state.clone();
-        let message = match self {
+        let message = self.change(&mut state, existed, release, catalog, now)?;
+        let changed = !existed || state != before;
+        if changed {
+            state.updated_at = now_text;
+        }
+        Ok(Applied {
+            state,
+            message,
+            changed,
+        })
+    }
+
+    /// Changes `state` in place and returns the commit message.
+    fn change(
+        &self,
+        state: &mut State,
+        existed: bool,
+        release: &Release,
+        catalog: &Catalog,
+        now: DateTime<Utc>,
+    ) -> Result<String, OpError> {
+        let now_text = timestamp::format(now);
+        Ok(match self {
             Op::Init { metadata } => {
                 if !existed {
                     merge_metadata(&mut state.metadata, metadata);
@@ -159,7 +186,7 @@ impl Op {
                             .map_or_else(|| t.trim().to_owned(), |e| e.name.clone())
                     })
                     .collect();
-                add_issue(&mut state, text, *blocker, related, &now_text)?;
+                add_issue(state, text, *blocker, related, &now_text)?;
                 format!("Add issue: {}", short(text))
             }
             Op::ResolveIssue { query, resolution } => {
@@ -176,15 +203,21 @@ impl Op {
                 merge_metadata(&mut state.metadata, entries);
                 "Update metadata".to_owned()
             }
-        };
-        let changed = !existed || state != before;
-        if changed {
-            state.updated_at = now_text;
-        }
-        Ok(Applied {
-            state,
-            message,
-            changed,
+            Op::Batch(ops) => {
+                let messages = ops
+                    .iter()
+                    .map(|op| op.change(state, existed, release, catalog, now))
+                    .collect::<Result<Vec<_>, _>>()?;
+                match messages.as_slice() {
+                    [] => return Err(OpError::EmptyBatch),
+                    [one] => one.clone(),
+                    [first, ..] => format!(
+                        "{first} (+{} more)\n\n{}",
+                        messages.len() - 1,
+                        messages.join("\n")
+                    ),
+                }
+            }
         })
     }
 }

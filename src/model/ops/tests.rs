@@ -310,3 +310,31 @@ fn init_on_an_existing_state_changes_nothing() {
     assert!(!again.changed);
     assert_eq!(again.state.updated_at, T0);
 }
+
+#[test]
+fn a_batch_is_one_change_with_every_message() {
+    let batch = Op::Batch(vec![
+        set("take-ownership", Status::InProgress, None),
+        set("take-ownership", Status::Pass, None),
+        set("stage-testing", Status::InProgress, None),
+    ]);
+    let a = apply(None, batch, T0).unwrap();
+    assert!(
+        a.message
+            .starts_with("Update task: take-ownership (+2 more)\n\n"),
+        "{}",
+        a.message
+    );
+    assert!(a.message.ends_with("Update task: stage-testing"));
+    assert_eq!(a.state.task("take-ownership").unwrap().status, Status::Pass);
+    assert_eq!(
+        a.state.task("stage-testing").unwrap().status,
+        Status::InProgress
+    );
+    let err = apply(None, Op::Batch(vec![set("nope", Status::Pass, None)]), T0).unwrap_err();
+    assert!(matches!(err, OpError::UnknownTask { .. }));
+    assert_eq!(
+        apply(None, Op::Batch(vec![]), T0).unwrap_err(),
+        OpError::EmptyBatch
+    );
+}

@@ -1,0 +1,120 @@
+//! Applying scanned transitions to a store.
+//!
+//! One commit per status transition, not per line, and a burst of
+//! transitions that arrive within `coalesce` of the first is written as one
+//! commit (`Op::Batch`), so a job that flips five tasks at once makes one
+//! commit while a person watching `statebox status` still sees a task go
+//! In Progress within a fraction of a second.
+
+use super::scan::{Event, Transition};
+use crate::catalog::Catalog;
+use crate::model::Op;
+use crate::release::Release;
+use crate::store::{self, RetryPolicy, Store, WriteError};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// How long a burst of transitions may gather before it is written.
+pub const COALESCE: Duration = Duration::from_millis(150);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("status line names task [{display_name}], which is not in the task catalog")]
+    UnknownTask { display_name: String },
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+pub struct Recorder<'a> {
+    store: &'a dyn Store,
+    release: Release,
+    catalog: &'a Catalog,
+    retry: RetryPolicy,
+    strict: bool,
+    pending: Vec<Op>,
+    burst_started: Option<Instant>,
+    warned: HashSet<String>,
+    /// Commits made so far.
+    pub commits: usize,
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(store: &'a dyn Store, release: Release, catalog: &'a Catalog, strict: bool) -> Self {
+        Recorder {
+            store,
+            release,
+            catalog,
+            retry: RetryPolicy::default(),
+            strict,
+            pending: Vec::new(),
+            burst_started: None,
+            warned: HashSet::new(),
+            commits: 0,
+        }
+    }
+
+    /// Queues the transitions among `events`. Unknown status words and tasks
+    /// outside the catalog are warned about once each; with `strict` an
+    /// unknown task is an error.
+    pub fn push(&mut self, events: impl IntoIterator<Item = Event>) -> Result<(), RecordError> {
+        for event in events {
+            match event {
+                Event::Transition(t) => self.queue(t)?,
+                Event::UnknownStatus {
+                    display_name,
+                    status,
+                } => {
+                    if self.warned.insert(format!("{display_name}\0{status}")) {
+                        tracing::warn!("task [{display_name}]: ignoring unknown status [{status}]");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn queue(&mut self, transition: Transition) -> Result<(), RecordError> {
+        let Some(entry) = self.catalog.resolve(&transition.display_name) else {
+            if self.strict {
+                return Err(RecordError::UnknownTask {
+                    display_name: transition.display_name,
+                });
+            }
+            if self.warned.insert(transition.display_name.clone()) {
+                tracing::warn!(
+                    "task [{}] is not in the task catalog; its status lines are ignored",
+                    transition.display_name
+                );
+            }
+            return Ok(());
+        };
+        self.pending.push(Op::SetTask {
+            task: entry.name.clone(),
+            status: transition.status,
+            result: Some(transition.result),
+        });
+        self.burst_started.get_or_insert_with(Instant::now);
+        Ok(())
+    }
+
+    /// When the pending burst is due to be written; `None` if nothing waits.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.burst_started.map(|start| start + COALESCE)
+    }
+
+    /// Writes every pending transition in one commit.
+    pub fn flush(&mut self) -> Result<(), WriteError> {
+        self.burst_started = None;
+        let op = match self.pending.len() {
+            0 => return Ok(()),
+            1 => self.pending.remove(0),
+            _ => Op::Batch(std::mem::take(&mut self.pending)),
+        };
+        let outcome = store::apply(self.store, &self.release, &op, self.catalog, &self.retry)?;
+        if outcome.written.is_some() {
+            self.commits += 1;
+            tracing::info!("{}", outcome.message.lines().next().unwrap_or_default());
+        }
+        Ok(())
+    }
+}
