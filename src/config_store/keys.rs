@@ -52,10 +52,10 @@ enum KeyMaterial {
 
 /// The keys statebox may use on a config store, discovered once.
 ///
-/// Identity order: explicit `--identity` > `STATEBOX_AGE_KEY_FILE` >
-/// `SOPS_AGE_KEY_FILE` > `SOPS_AGE_KEY`; only the first present is used, so a
-/// stale sops variable cannot shadow an explicit choice. Passphrase: explicit
-/// > `STATEBOX_AGE_PASSPHRASE`. Which of the two is used depends on the store:
+/// Identities, first present wins (so a stale sops variable cannot shadow an
+/// explicit choice): `--identity`, `STATEBOX_AGE_KEY_FILE`,
+/// `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY`. Passphrase: the explicit one, else
+/// `STATEBOX_AGE_PASSPHRASE`. Which of the two is used depends on the store:
 /// age forbids mixing passphrase and recipient stanzas, so a store is either
 /// passphrase-encrypted or recipient-encrypted. Empty variables count as unset.
 pub struct Keys {

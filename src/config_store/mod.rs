@@ -297,6 +297,13 @@ pub struct ConfigStore {
     data: serde_yaml::Value,
 }
 
+/// Redacted: a stray `{:?}` in a log or a panic must not print the data.
+impl std::fmt::Debug for ConfigStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConfigStore { <decrypted data redacted> }")
+    }
+}
+
 impl ConfigStore {
     /// Parses decrypted content (YAML or JSON; a mapping at the top level).
     pub fn parse(plaintext: &[u8]) -> Result<Self, ConfigStoreError> {
