@@ -269,6 +269,57 @@ fn stores_encrypted_by_statebox_decrypt_with_the_age_cli() {
     }
 }
 
+/// Runs `age` under `script`, whose pseudo-terminal is where age insists on
+/// reading passphrases. The passphrase lines are queued on the terminal
+/// before age prompts (it does not flush pending input), and stdin is held
+/// open until age exits so `script` does not hang up early.
+fn age_cli_on_tty(args: &str, tty_input: &str) {
+    age_cli();
+    let mut child = Command::new("script")
+        .args(["-qec", &format!("age {args}"), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) is needed to give age a terminal");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(tty_input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert!(
+        out.status.success(),
+        "age {args} failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn passphrase_stores_interoperate_with_the_age_cli() {
+    let dir = TempDir::new().unwrap();
+    let passphrase = "pass phrase 42";
+    let input = write_file(dir.path(), "in.yaml", plaintext().as_bytes());
+    let keys = Keys::discover(None, Some(SecretString::from(passphrase)), no_env);
+    for armor in ["", "-a"] {
+        let store = dir.path().join(format!("cli{armor}.age"));
+        age_cli_on_tty(
+            &format!("-p {armor} -o '{}' '{}'", store.display(), input.display()),
+            &format!("{passphrase}\n{passphrase}\n"),
+        );
+        let decrypted = decrypt(&fs::read(&store).unwrap(), &keys).unwrap();
+        assert_eq!(decrypted.expose_secret(), plaintext().as_bytes());
+    }
+
+    let store = StoreFile::new(dir.path().join("statebox.age"));
+    let to = Encryption::Passphrase(SecretString::from(passphrase));
+    store.write(plaintext().as_bytes(), &to, true).unwrap();
+    let output = dir.path().join("out.yaml");
+    age_cli_on_tty(
+        &format!("-d -o '{}' '{}'", output.display(), store.path().display()),
+        &format!("{passphrase}\n"),
+    );
+    assert_eq!(fs::read_to_string(&output).unwrap(), plaintext());
+}
+
 #[test]
 fn legacy_jwe_from_jwcrypto_and_16_byte_iv_decrypt_to_the_same_data() {
     let dir = TempDir::new().unwrap();
