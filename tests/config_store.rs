@@ -204,7 +204,7 @@ fn age_round_trip_with_passphrase_and_edit_keeps_the_passphrase() {
     let keys = Keys::discover(None, None, env(&[("STATEBOX_AGE_PASSPHRASE", passphrase)]));
     assert_eq!(jira(&file.load(&keys).unwrap()), "ART-21268");
 
-    let wrong = Keys::passphrase(SecretString::from("not it"));
+    let wrong = Keys::discover(None, None, no_env).with_passphrase(SecretString::from("not it"));
     let err = file.load(&wrong).unwrap_err();
     assert!(matches!(err, ConfigStoreError::WrongPassphrase), "{err}");
     assert_no_leak(&err, &[passphrase, "not it"]);
@@ -430,7 +430,7 @@ fn no_identity_configured_says_how_to_configure_one() {
     )
     .unwrap();
     // A passphrase does not help a recipient-encrypted store.
-    let keys = Keys::passphrase(SecretString::from("irrelevant"));
+    let keys = Keys::discover(None, None, no_env).with_passphrase(SecretString::from("irrelevant"));
     let err = decrypt(&store, &keys).unwrap_err();
     assert!(matches!(err, ConfigStoreError::NoIdentity), "{err}");
     for hint in [
@@ -778,6 +778,13 @@ fn rekey_converts_a_legacy_jwe_store_to_age() {
         StoreFormat::AgeRecipients { armored: true }
     );
     assert_eq!(jira(&file.load(&key.keys()).unwrap()), "ART-21268");
+    assert!(file.recipients_path().exists());
+
+    // Back to a format without recipients: the list goes too.
+    let to = Encryption::Jwe(SecretString::from(JWK));
+    file.write(plaintext().as_bytes(), &to, true).unwrap();
+    assert_eq!(file.format().unwrap(), StoreFormat::Jwe);
+    assert!(!file.recipients_path().exists());
 }
 
 /// An executable editor script whose body runs with the file as `$1`; it

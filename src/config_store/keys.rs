@@ -111,13 +111,11 @@ impl Keys {
         }
     }
 
-    /// Keys for one passphrase only.
-    pub fn passphrase(passphrase: SecretString) -> Self {
-        Keys {
-            identity: None,
-            passphrase: Some(passphrase),
-            jwk: None,
-        }
+    /// Adds (or replaces) the passphrase: the CLI prompts for one only
+    /// after [`detect_format`](super::detect_format) says the store needs it.
+    pub fn with_passphrase(mut self, passphrase: SecretString) -> Self {
+        self.passphrase = Some(passphrase);
+        self
     }
 
     /// Adds (or replaces) the legacy JWE key.

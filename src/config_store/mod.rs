@@ -6,7 +6,8 @@
 //!   ASCII-armored; both are read, armored is what statebox writes by default
 //!   because the store lives in git.
 //! - **legacy JWE**: a compact token, `alg: dir`, `enc: A128GCM`, content key
-//!   = the raw bytes of `OAR_JWK` (see [`jwe`](self) notes in the source).
+//!   = the raw UTF-8 bytes of `OAR_JWK` (16), IV of 12 or (python-jose <= 3.3)
+//!   16 bytes. Edited legacy stores stay legacy; `rekey` converts to age.
 //!
 //! The format is detected from the bytes, never from the file name.
 //!
@@ -225,7 +226,7 @@ pub fn decrypt(bytes: &[u8], keys: &Keys) -> Result<SecretSlice<u8>, ConfigStore
         return jwe::decrypt(bytes, keys.jwk()?);
     }
     let decryptor = age_decryptor(bytes)?;
-    let reader = if let StoreFormat::AgePassphrase { .. } = format {
+    let mut reader = if let StoreFormat::AgePassphrase { .. } = format {
         let identity = age::scrypt::Identity::new(keys.passphrase_secret()?.clone());
         decryptor
             .decrypt(std::iter::once(&identity as &dyn age::Identity))
@@ -244,7 +245,7 @@ pub fn decrypt(bytes: &[u8], keys: &Keys) -> Result<SecretSlice<u8>, ConfigStore
             })?
     };
     let mut plaintext = Vec::new();
-    let result = { reader }.read_to_end(&mut plaintext);
+    let result = reader.read_to_end(&mut plaintext);
     let plaintext = SecretSlice::from(plaintext);
     result.map_err(|e| ConfigStoreError::Corrupt(e.to_string()))?;
     Ok(plaintext)
@@ -431,7 +432,8 @@ impl StoreFile {
     }
 
     /// Encrypts `plaintext` into the store (`config encrypt`), replacing it
-    /// atomically; for recipients, also writes the recipients file.
+    /// atomically; writes the recipients file for recipients and removes it
+    /// otherwise.
     pub fn write(
         &self,
         plaintext: &[u8],
@@ -439,9 +441,21 @@ impl StoreFile {
         armor: bool,
     ) -> Result<(), ConfigStoreError> {
         let bytes = encrypt(plaintext, to, armor)?;
+        let recipients_path = self.recipients_path();
         if let Encryption::Recipients(recipients) = to {
             let list: String = recipients.iter().map(|r| format!("{r}\n")).collect();
-            self.replace(&self.recipients_path(), list.as_bytes())?;
+            self.replace(&recipients_path, list.as_bytes())?;
+        } else {
+            // A stale list would make a later rekey re-add old recipients.
+            match std::fs::remove_file(&recipients_path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(ConfigStoreError::Write {
+                        path: recipients_path,
+                        source: e,
+                    });
+                }
+                _ => {}
+            }
         }
         self.replace(&self.path, &bytes)
     }
