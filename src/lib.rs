@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod config_store;
 pub mod ingest;
 pub mod model;
 pub mod release;

@@ -1,0 +1,541 @@
+//! The encrypted config store: release settings (jira ticket, advisories,
+//! dates, owners, ...) kept in the repository, encrypted.
+//!
+//! # Formats
+//! - **age** (current): X25519 recipients or a passphrase, binary or
+//!   ASCII-armored; both are read, armored is what statebox writes by default
+//!   because the store lives in git.
+//! - **legacy JWE**: a compact token, `alg: dir`, `enc: A128GCM`, content key
+//!   = the raw UTF-8 bytes of `OAR_JWK` (16), IV of 12 or (python-jose <= 3.3)
+//!   16 bytes. Edited legacy stores stay legacy; `rekey` converts to age.
+//!
+//! The format is detected from the bytes, never from the file name.
+//!
+//! # Plaintext layout
+//! YAML (JSON is YAML too), a mapping at the top level. Release entries live
+//! under `releases`, keyed by release; a top-level map keyed by release is
+//! accepted as well:
+//! ```yaml
+//! releases:
+//!   4.19.36:
+//!     jira_ticket: ART-21268
+//!     advisory_ids: {rpm: 169043, rhcos: 169044}
+//!     release_date: 2026-Jul-01
+//!     candidate_builds: {x86_64: 4.19.0-0.nightly-2026-06-20-000000}
+//!     shipment_mr: https://gitlab.example.com/shipment/-/merge_requests/1
+//!     qe_owner: someone        # other keys are passed through
+//! ```
+//!
+//! # Recipients
+//! An age file does not say whom it is encrypted to, so the recipients of a
+//! recipient-encrypted store are kept beside it in `<store>.recipients` (an
+//! age recipients file, public keys only, meant to be committed). `encrypt`
+//! and `rekey` write it; `edit` and `rekey` read it.
+//!
+//! # Secrets
+//! Decrypted data stays in memory (zeroized buffers where the bytes are
+//! ours), except during [`StoreFile::edit`]. No error message carries key
+//! material or plaintext: YAML errors report a position only.
+
+mod edit;
+mod jwe;
+mod keys;
+mod lookup;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use age::armor::{ArmoredReader, ArmoredWriter, Format};
+use age::secrecy::{ExposeSecret, SecretSlice, SecretString};
+use age::{DecryptError, Decryptor, Encryptor, x25519};
+
+pub use keys::{
+    ENV_JWK, ENV_KEY_FILE, ENV_PASSPHRASE, ENV_SOPS_KEY, ENV_SOPS_KEY_FILE, IdentitySource, Keys,
+    parse_recipients,
+};
+
+/// Everything that can go wrong with a config store.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigStoreError {
+    #[error("cannot read config store {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write config store {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config store is neither an age file (binary or armored) nor a JWE compact token")]
+    UnknownFormat,
+    #[error(
+        "no age identity configured: pass --identity FILE or set \
+         {ENV_KEY_FILE}, {ENV_SOPS_KEY_FILE} or {ENV_SOPS_KEY}"
+    )]
+    NoIdentity,
+    #[error(
+        "the config store is passphrase-encrypted: pass --passphrase (prompted on a TTY) \
+         or set {ENV_PASSPHRASE}"
+    )]
+    NoPassphrase,
+    #[error("the config store is a legacy JWE token: set {ENV_JWK} to its key")]
+    NoJwk,
+    #[error("{ENV_JWK} must be 16 bytes (an A128GCM key), it is {0} bytes")]
+    JwkLength(usize),
+    #[error("cannot read age identity file {path}: {source}")]
+    KeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("age identity file {0} is a directory, not a file")]
+    KeyFileIsDirectory(PathBuf),
+    #[error(
+        "age identity file {path} is accessible by group or others (mode {mode:03o}); \
+         refusing to use it, run `chmod 600 {path}`"
+    )]
+    KeyFilePermissions { path: PathBuf, mode: u32 },
+    #[error("{source_name}: line {line} is not an age identity (AGE-SECRET-KEY-1...)")]
+    NotAnIdentity { source_name: String, line: usize },
+    #[error("{0} contains no age identity")]
+    NoIdentityInSource(String),
+    #[error("cannot read recipients file {path}: {source}")]
+    RecipientsFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0:?} is not an age X25519 recipient (age1...)")]
+    BadRecipient(String),
+    #[error("a secret key (AGE-SECRET-KEY-...) was given as a recipient; give its public key")]
+    SecretKeyAsRecipient,
+    #[error("no recipients: the store would be readable by nobody")]
+    NoRecipients,
+    #[error(
+        "{store} has no recipients file {recipients}: statebox cannot tell whom the store is \
+         encrypted to; run `statebox config encrypt` or `config rekey` with the full recipient list"
+    )]
+    NoRecipientsFile { store: PathBuf, recipients: PathBuf },
+    #[error("{0} cannot decrypt the config store (it is not one of its recipients)")]
+    WrongIdentity(String),
+    #[error("wrong passphrase for the config store")]
+    WrongPassphrase,
+    #[error(
+        "the config store's passphrase work factor 2^{required} is far above this machine's \
+         2^{target}; refusing to spend that long"
+    )]
+    ExcessiveWork { required: u8, target: u8 },
+    #[error("config store is corrupted or truncated: {0}")]
+    Corrupt(String),
+    #[error("legacy JWE config store: unsupported alg {0:?}, only \"dir\" is supported")]
+    JweAlg(String),
+    #[error("legacy JWE config store: unsupported enc {0:?}, only \"A128GCM\" is supported")]
+    JweEnc(String),
+    #[error("legacy JWE config store is malformed: bad {0}")]
+    JweMalformed(&'static str),
+    #[error("legacy JWE config store does not decrypt: wrong {ENV_JWK} or corrupted token")]
+    JweDecrypt,
+    #[error("config store content is not UTF-8 text")]
+    NotUtf8,
+    #[error("config store content is not valid YAML/JSON{0}")]
+    InvalidContent(String),
+    #[error("config store content must be a mapping at the top level, found {0}")]
+    NotAMapping(&'static str),
+    #[error("key path {path:?}: {reason}")]
+    BadKeyPath { path: String, reason: &'static str },
+    #[error("key {0:?} not found in the config store")]
+    KeyNotFound(String),
+    #[error("config store entry for {release}: {field} must be {expected}")]
+    ReleaseEntryShape {
+        release: String,
+        field: String,
+        expected: &'static str,
+    },
+    #[error("cannot render the value as {format}: {reason}")]
+    Render {
+        format: &'static str,
+        reason: String,
+    },
+    #[error("cannot create the private temporary file for editing: {source}")]
+    EditTemp { source: std::io::Error },
+    #[error("cannot start editor {editor:?}: {source}")]
+    EditorSpawn {
+        editor: String,
+        source: std::io::Error,
+    },
+    #[error("editor {editor:?} failed ({status}); the store is unchanged")]
+    EditorFailed {
+        editor: String,
+        status: std::process::ExitStatus,
+    },
+}
+
+/// What a store's bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFormat {
+    /// age, encrypted to X25519 recipients.
+    AgeRecipients { armored: bool },
+    /// age, encrypted with a passphrase (scrypt).
+    AgePassphrase { armored: bool },
+    /// Legacy JWE compact token.
+    Jwe,
+}
+
+const AGE_MAGIC: &[u8] = b"age-encryption.org/";
+const ARMOR_BEGIN: &[u8] = b"-----BEGIN AGE ENCRYPTED FILE-----";
+
+fn age_decryptor(
+    bytes: &[u8],
+) -> Result<Decryptor<ArmoredReader<std::io::BufReader<&[u8]>>>, ConfigStoreError> {
+    Decryptor::new_buffered(ArmoredReader::new(bytes)).map_err(corrupt)
+}
+
+fn corrupt(e: DecryptError) -> ConfigStoreError {
+    match e {
+        DecryptError::ExcessiveWork { required, target } => {
+            ConfigStoreError::ExcessiveWork { required, target }
+        }
+        DecryptError::InvalidHeader => ConfigStoreError::Corrupt("invalid age header".into()),
+        DecryptError::InvalidMac => ConfigStoreError::Corrupt("age header MAC mismatch".into()),
+        DecryptError::Io(e) => ConfigStoreError::Corrupt(e.to_string()),
+        DecryptError::UnknownFormat => ConfigStoreError::Corrupt("unknown age version".into()),
+        other => ConfigStoreError::Corrupt(other.to_string()),
+    }
+}
+
+/// Detects the format; for age, reads the header to tell passphrase from
+/// recipients (the CLI prompts for a passphrase only when it is needed).
+pub fn detect_format(bytes: &[u8]) -> Result<StoreFormat, ConfigStoreError> {
+    let armored = bytes.trim_ascii_start().starts_with(ARMOR_BEGIN);
+    if armored || bytes.starts_with(AGE_MAGIC) {
+        return Ok(if age_decryptor(bytes)?.is_scrypt() {
+            StoreFormat::AgePassphrase { armored }
+        } else {
+            StoreFormat::AgeRecipients { armored }
+        });
+    }
+    if jwe::looks_like_jwe(bytes) {
+        return Ok(StoreFormat::Jwe);
+    }
+    Err(ConfigStoreError::UnknownFormat)
+}
+
+/// Decrypts a store's bytes with whichever of `keys` its format needs.
+pub fn decrypt(bytes: &[u8], keys: &Keys) -> Result<SecretSlice<u8>, ConfigStoreError> {
+    let format = detect_format(bytes)?;
+    if format == StoreFormat::Jwe {
+        return jwe::decrypt(bytes, keys.jwk()?);
+    }
+    let decryptor = age_decryptor(bytes)?;
+    let mut reader = if let StoreFormat::AgePassphrase { .. } = format {
+        let identity = age::scrypt::Identity::new(keys.passphrase_secret()?.clone());
+        decryptor
+            .decrypt(std::iter::once(&identity as &dyn age::Identity))
+            .map_err(|e| match e {
+                // The passphrase stanza's AEAD failing is the wrong-passphrase case.
+                DecryptError::DecryptionFailed => ConfigStoreError::WrongPassphrase,
+                other => corrupt(other),
+            })?
+    } else {
+        let (source, identities) = keys.identities()?;
+        decryptor
+            .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
+            .map_err(|e| match e {
+                DecryptError::NoMatchingKeys => ConfigStoreError::WrongIdentity(source.to_string()),
+                other => corrupt(other),
+            })?
+    };
+    let mut plaintext = Vec::new();
+    let result = reader.read_to_end(&mut plaintext);
+    let plaintext = SecretSlice::from(plaintext);
+    result.map_err(|e| ConfigStoreError::Corrupt(e.to_string()))?;
+    Ok(plaintext)
+}
+
+/// How to encrypt a store.
+pub enum Encryption {
+    Recipients(Vec<x25519::Recipient>),
+    Passphrase(SecretString),
+    /// Legacy JWE; only to keep an edited legacy store legacy.
+    Jwe(SecretString),
+}
+
+/// Encrypts `plaintext` after checking it parses as a config store, so an
+/// unreadable store is never written. `armor` applies to age only.
+pub fn encrypt(
+    plaintext: &[u8],
+    to: &Encryption,
+    armor: bool,
+) -> Result<Vec<u8>, ConfigStoreError> {
+    ConfigStore::parse(plaintext)?;
+    let encryptor = match to {
+        Encryption::Jwe(jwk) => return jwe::encrypt(plaintext, jwk),
+        Encryption::Passphrase(passphrase) => Encryptor::with_user_passphrase(passphrase.clone()),
+        Encryption::Recipients(recipients) if recipients.is_empty() => {
+            return Err(ConfigStoreError::NoRecipients);
+        }
+        Encryption::Recipients(recipients) => {
+            Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+                .expect("X25519 recipients always combine")
+        }
+    };
+    let in_memory = "writing to memory cannot fail";
+    let format = if armor {
+        Format::AsciiArmor
+    } else {
+        Format::Binary
+    };
+    let mut out = Vec::with_capacity(plaintext.len() * 4 / 3 + 256);
+    let mut writer = encryptor
+        .wrap_output(ArmoredWriter::wrap_output(&mut out, format).expect(in_memory))
+        .expect(in_memory);
+    writer.write_all(plaintext).expect(in_memory);
+    writer.finish().and_then(|a| a.finish()).expect(in_memory);
+    Ok(out)
+}
+
+/// A decrypted, parsed config store.
+pub struct ConfigStore {
+    data: serde_yaml::Value,
+}
+
+/// Redacted: a stray `{:?}` in a log or a panic must not print the data.
+impl std::fmt::Debug for ConfigStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConfigStore { <decrypted data redacted> }")
+    }
+}
+
+impl ConfigStore {
+    /// Parses decrypted content (YAML or JSON; a mapping at the top level).
+    pub fn parse(plaintext: &[u8]) -> Result<Self, ConfigStoreError> {
+        let text = std::str::from_utf8(plaintext).map_err(|_| ConfigStoreError::NotUtf8)?;
+        // serde_yaml's messages can quote the offending text (duplicate keys,
+        // for one); the position is enough to find it and leaks nothing.
+        let data: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
+            ConfigStoreError::InvalidContent(
+                e.location()
+                    .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
+                    .unwrap_or_default(),
+            )
+        })?;
+        match data {
+            serde_yaml::Value::Mapping(_) => Ok(ConfigStore { data }),
+            serde_yaml::Value::Null => Err(ConfigStoreError::NotAMapping("an empty document")),
+            serde_yaml::Value::Sequence(_) => Err(ConfigStoreError::NotAMapping("a list")),
+            _ => Err(ConfigStoreError::NotAMapping("a scalar")),
+        }
+    }
+
+    /// The whole document.
+    pub fn data(&self) -> &serde_yaml::Value {
+        &self.data
+    }
+
+    /// The value at a dotted key path. Consecutive unquoted segments are
+    /// matched longest first, so `releases.4.19.36.jira_ticket` finds the key
+    /// `4.19.36`; a segment in double quotes (`releases."4.19.36"`) is taken
+    /// whole. A list is indexed by number (`owners.0`).
+    pub fn get(&self, path: &str) -> Result<&serde_yaml::Value, ConfigStoreError> {
+        lookup::get(&self.data, path)
+    }
+
+    /// The metadata for `release` (`releases.<release>`, else the top-level
+    /// `<release>`), converted for the state file's `metadata`: all keys in
+    /// store order, `advisory_ids` / `candidate_builds` checked to be maps
+    /// and `jira_ticket` / `release_date` / `shipment_mr` single values.
+    /// `Ok(None)` when the store has no entry for it.
+    pub fn release_entry(
+        &self,
+        release: &str,
+    ) -> Result<Option<crate::yaml::Mapping>, ConfigStoreError> {
+        lookup::release_entry(&self.data, release)
+    }
+}
+
+/// Renders a value for `config get`: JSON (`--json`), else a string scalar
+/// as bare text and anything else as YAML, so scripts get `ART-21268`, not
+/// `'ART-21268'`.
+pub fn render(value: &serde_yaml::Value, json: bool) -> Result<String, ConfigStoreError> {
+    if json {
+        return serde_json::to_string_pretty(value).map_err(|e| ConfigStoreError::Render {
+            format: "JSON",
+            reason: e.to_string(),
+        });
+    }
+    match value {
+        serde_yaml::Value::String(s) => Ok(s.clone()),
+        _ => serde_yaml::to_string(value)
+            .map(|s| s.trim_end().to_owned())
+            .map_err(|e| ConfigStoreError::Render {
+                format: "YAML",
+                reason: e.to_string(),
+            }),
+    }
+}
+
+/// What [`StoreFile::edit`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditOutcome {
+    /// The editor saved different content; the store was re-encrypted.
+    Saved,
+    /// The content is the same; the store was not rewritten.
+    Unchanged,
+}
+
+/// A config store file in the repository and its recipients file.
+pub struct StoreFile {
+    path: PathBuf,
+}
+
+impl StoreFile {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        StoreFile { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `<store>.recipients`: the public keys the store is encrypted to.
+    pub fn recipients_path(&self) -> PathBuf {
+        let mut name = self.path.clone().into_os_string();
+        name.push(".recipients");
+        name.into()
+    }
+
+    fn read_bytes(&self) -> Result<Vec<u8>, ConfigStoreError> {
+        std::fs::read(&self.path).map_err(|source| ConfigStoreError::Read {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    pub fn format(&self) -> Result<StoreFormat, ConfigStoreError> {
+        detect_format(&self.read_bytes()?)
+    }
+
+    /// Decrypts and parses the store (`config get`, `init` prefill).
+    pub fn load(&self, keys: &Keys) -> Result<ConfigStore, ConfigStoreError> {
+        ConfigStore::parse(decrypt(&self.read_bytes()?, keys)?.expose_secret())
+    }
+
+    /// The recipients recorded in the recipients file.
+    pub fn recipients(&self) -> Result<Vec<x25519::Recipient>, ConfigStoreError> {
+        let recipients = self.recipients_path();
+        if !recipients.exists() {
+            return Err(ConfigStoreError::NoRecipientsFile {
+                store: self.path.clone(),
+                recipients,
+            });
+        }
+        parse_recipients(&[], &[recipients])
+    }
+
+    /// Encrypts `plaintext` into the store (`config encrypt`), replacing it
+    /// atomically; writes the recipients file for recipients and removes it
+    /// otherwise.
+    pub fn write(
+        &self,
+        plaintext: &[u8],
+        to: &Encryption,
+        armor: bool,
+    ) -> Result<(), ConfigStoreError> {
+        let bytes = encrypt(plaintext, to, armor)?;
+        let recipients_path = self.recipients_path();
+        if let Encryption::Recipients(recipients) = to {
+            let list: String = recipients.iter().map(|r| format!("{r}\n")).collect();
+            self.replace(&recipients_path, list.as_bytes())?;
+        } else {
+            // A stale list would make a later rekey re-add old recipients.
+            match std::fs::remove_file(&recipients_path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(ConfigStoreError::Write {
+                        path: recipients_path,
+                        source: e,
+                    });
+                }
+                _ => {}
+            }
+        }
+        self.replace(&self.path, &bytes)
+    }
+
+    fn replace(&self, path: &Path, bytes: &[u8]) -> Result<(), ConfigStoreError> {
+        let write_error = |source| ConfigStoreError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
+        tmp.write_all(bytes)
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(write_error)?;
+        tmp.persist(path).map_err(|e| write_error(e.error))?;
+        Ok(())
+    }
+
+    /// Re-encrypts to the recorded recipients plus `add` minus `remove`
+    /// (`config rekey`); returns the new recipient list. A passphrase or
+    /// legacy JWE store has no recorded recipients: rekeying it with `add`
+    /// converts it to a recipient-encrypted age store.
+    pub fn rekey(
+        &self,
+        keys: &Keys,
+        add: &[x25519::Recipient],
+        remove: &[x25519::Recipient],
+    ) -> Result<Vec<x25519::Recipient>, ConfigStoreError> {
+        let bytes = self.read_bytes()?;
+        let (mut recipients, armored) = match detect_format(&bytes)? {
+            StoreFormat::AgeRecipients { armored } => (self.recipients()?, armored),
+            StoreFormat::AgePassphrase { armored } => (Vec::new(), armored),
+            StoreFormat::Jwe => (Vec::new(), true),
+        };
+        let plaintext = decrypt(&bytes, keys)?;
+        for r in add {
+            if !recipients.contains(r) {
+                recipients.push(r.clone());
+            }
+        }
+        recipients.retain(|x| !remove.contains(x));
+        let to = Encryption::Recipients(recipients.clone());
+        self.write(plaintext.expose_secret(), &to, armored)?;
+        Ok(recipients)
+    }
+
+    /// `config edit`: decrypts to a private temp file, runs `editor` on it
+    /// (through `sh -c`, like git's `$EDITOR`), validates the result and
+    /// re-encrypts it the way the store was encrypted. The temp file is
+    /// zeroed and removed on every path, also when the editor fails or the
+    /// content is invalid; the store is then left as it was.
+    pub fn edit(&self, keys: &Keys, editor: &str) -> Result<EditOutcome, ConfigStoreError> {
+        let bytes = self.read_bytes()?;
+        let format = detect_format(&bytes)?;
+        // Know how to re-encrypt before any plaintext is written out.
+        let (to, armored) = match format {
+            StoreFormat::AgeRecipients { armored } => {
+                (Encryption::Recipients(self.recipients()?), armored)
+            }
+            StoreFormat::AgePassphrase { armored } => (
+                Encryption::Passphrase(keys.passphrase_secret()?.clone()),
+                armored,
+            ),
+            StoreFormat::Jwe => (Encryption::Jwe(keys.jwk()?.clone()), false),
+        };
+        let plaintext = decrypt(&bytes, keys)?;
+        let file = edit::PlaintextFile::create(plaintext.expose_secret())?;
+        edit::run_editor(editor, file.path())?;
+        let edited = SecretSlice::from(
+            std::fs::read(file.path()).map_err(|source| ConfigStoreError::EditTemp { source })?,
+        );
+        if edited.expose_secret() == plaintext.expose_secret() {
+            return Ok(EditOutcome::Unchanged);
+        }
+        let encrypted = encrypt(edited.expose_secret(), &to, armored)?;
+        drop(file);
+        self.replace(&self.path, &encrypted)?;
+        Ok(EditOutcome::Saved)
+    }
+}
