@@ -19,21 +19,136 @@ const CASES: usize = 800;
 
 /// Fragments that each trip a different rule of PyYAML's emitter.
 const PIECES: &[&str] = &[
-    "a", "word", "Release", "x", "'", "\"", ":", ": ", " #", "#", " ", "  ", "- ", "-", "? ", "?",
-    "[", "]", "{", "}", ",", "&", "*", "!", "|", ">", "%", "@", "`", "\\", "é", "中", "😀",
-    "\u{a0}", "\u{2028}", "\u{2029}", "\u{85}", "\u{feff}", "\u{7}", "\u{1b}", "\0", "\t", "\r",
-    "\n", "\n\n", " \n", "\n ", "true", "yes", "No", "null", "~", "1.0", "4.19", "4.19.36",
-    "0x1F", "012", "1_000", "1:30", "1e3", ".inf", "2026-06-25", "2026-06-25T13:00:13Z", "<<",
-    "=", "---", "...", "\u{fffd}", "\u{e000}", "\u{10ffff}",
+    "a",
+    "word",
+    "Release",
+    "x",
+    "'",
+    "\"",
+    ":",
+    ": ",
+    " #",
+    "#",
+    " ",
+    "  ",
+    "- ",
+    "-",
+    "? ",
+    "?",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "&",
+    "*",
+    "!",
+    "|",
+    ">",
+    "%",
+    "@",
+    "`",
+    "\\",
+    "é",
+    "中",
+    "😀",
+    "\u{a0}",
+    "\u{2028}",
+    "\u{2029}",
+    "\u{85}",
+    "\u{feff}",
+    "\u{7}",
+    "\u{1b}",
+    "\0",
+    "\t",
+    "\r",
+    "\n",
+    "\n\n",
+    " \n",
+    "\n ",
+    "true",
+    "yes",
+    "No",
+    "null",
+    "~",
+    "1.0",
+    "4.19",
+    "4.19.36",
+    "0x1F",
+    "012",
+    "1_000",
+    "1:30",
+    "1e3",
+    ".inf",
+    "2026-06-25",
+    "2026-06-25T13:00:13Z",
+    "<<",
+    "=",
+    "---",
+    "...",
+    "\u{fffd}",
+    "\u{e000}",
+    "\u{10ffff}",
 ];
 
 /// Whole strings that YAML 1.1 reads as something other than a string.
 const LOOKALIKES: &[&str] = &[
-    "", "true", "True", "TRUE", "yes", "Yes", "no", "No", "NO", "on", "Off", "y", "n", "null",
-    "Null", "NULL", "~", "1.0", "4.19", "4.19.36", "0x1F", "012", "09", "0b101", "1_000",
-    "1:30", "1e3", "1.5e+3", ".inf", "-.inf", ".NaN", "2026-06-25", "2026-06-25T13:00:13Z",
-    "2026-06-25 13:00:13", "2026-Jul-01", "<<", "=", "---", "...", "-", "?", ":", "- x",
-    "? x", "#x", "x #y", "x: y", "x:y", "1.0.0", "+1", "-0", "0", "0o7", "!", "&a", "*a",
+    "",
+    "true",
+    "True",
+    "TRUE",
+    "yes",
+    "Yes",
+    "no",
+    "No",
+    "NO",
+    "on",
+    "Off",
+    "y",
+    "n",
+    "null",
+    "Null",
+    "NULL",
+    "~",
+    "1.0",
+    "4.19",
+    "4.19.36",
+    "0x1F",
+    "012",
+    "09",
+    "0b101",
+    "1_000",
+    "1:30",
+    "1e3",
+    "1.5e+3",
+    ".inf",
+    "-.inf",
+    ".NaN",
+    "2026-06-25",
+    "2026-06-25T13:00:13Z",
+    "2026-06-25 13:00:13",
+    "2026-Jul-01",
+    "<<",
+    "=",
+    "---",
+    "...",
+    "-",
+    "?",
+    ":",
+    "- x",
+    "? x",
+    "#x",
+    "x #y",
+    "x: y",
+    "x:y",
+    "1.0.0",
+    "+1",
+    "-0",
+    "0",
+    "0o7",
+    "!",
+    "&a",
+    "*a",
 ];
 
 fn piece_string() -> impl Strategy<Value = String> {
@@ -91,7 +206,10 @@ fn timestamp() -> impl Strategy<Value = Value> {
         0u32..24,
         0u32..60,
         0u32..60,
-        prop_oneof![Just(String::new()), (1u32..1_000_000).prop_map(|us| format!(".{us:06}"))],
+        prop_oneof![
+            Just(String::new()),
+            (1u32..1_000_000).prop_map(|us| format!(".{us:06}"))
+        ],
         prop::sample::select(&["", "+00:00", "-05:00", "+05:30"][..]),
         any::<bool>(),
     )
@@ -107,10 +225,22 @@ fn timestamp() -> impl Strategy<Value = Value> {
 fn float() -> impl Strategy<Value = f64> {
     prop_oneof![
         any::<f64>(),
-        prop::sample::select(&[
-            0.0, -0.0, 1.0, 4.19, 1e-5, 1e16, 1e15, 0.0001, 1.5e300, f64::INFINITY,
-            f64::NEG_INFINITY, f64::NAN,
-        ][..]),
+        prop::sample::select(
+            &[
+                0.0,
+                -0.0,
+                1.0,
+                4.19,
+                1e-5,
+                1e16,
+                1e15,
+                0.0001,
+                1.5e300,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NAN,
+            ][..]
+        ),
         (-1000i32..1000).prop_map(|i| f64::from(i) / 8.0),
     ]
 }
@@ -163,8 +293,14 @@ fn extras() -> impl Strategy<Value = Value> {
 }
 
 fn task() -> impl Strategy<Value = Value> {
-    (nasty_string(), nasty_string(), opt_string(), opt_string(), nasty_string()).prop_map(
-        |(name, status, started, completed, result)| {
+    (
+        nasty_string(),
+        nasty_string(),
+        opt_string(),
+        opt_string(),
+        nasty_string(),
+    )
+        .prop_map(|(name, status, started, completed, result)| {
             map([
                 ("name", Value::Str(name)),
                 ("status", Value::Str(status)),
@@ -172,8 +308,7 @@ fn task() -> impl Strategy<Value = Value> {
                 ("completed_at", completed),
                 ("result", Value::Str(result)),
             ])
-        },
-    )
+        })
 }
 
 fn issue() -> impl Strategy<Value = Value> {
@@ -231,18 +366,20 @@ fn state() -> impl Strategy<Value = Value> {
         prop::collection::vec(issue(), 0..3),
         extras(),
     )
-        .prop_map(|(release, created, updated, metadata, tasks, issues, extra)| {
-            map([
-                ("schema_version", Value::Str("1.0".into())),
-                ("release", Value::Str(release)),
-                ("created_at", created),
-                ("updated_at", updated),
-                ("metadata", metadata),
-                ("tasks", Value::Seq(tasks)),
-                ("issues", Value::Seq(issues)),
-                ("extra", extra),
-            ])
-        })
+        .prop_map(
+            |(release, created, updated, metadata, tasks, issues, extra)| {
+                map([
+                    ("schema_version", Value::Str("1.0".into())),
+                    ("release", Value::Str(release)),
+                    ("created_at", created),
+                    ("updated_at", updated),
+                    ("metadata", metadata),
+                    ("tasks", Value::Seq(tasks)),
+                    ("issues", Value::Seq(issues)),
+                    ("extra", extra),
+                ])
+            },
+        )
 }
 
 /// Mostly whole states, plus bare scalars and lists as the document root
@@ -373,7 +510,12 @@ fn writer_and_reader_match_pyyaml() {
     let mut runner = TestRunner::default();
     let strategy = document();
     let values: Vec<Value> = (0..CASES)
-        .map(|_| strategy.new_tree(&mut runner).expect("strategy generates").current())
+        .map(|_| {
+            strategy
+                .new_tree(&mut runner)
+                .expect("strategy generates")
+                .current()
+        })
         .collect();
     let expected = run_oracle(&values);
     assert_eq!(expected.len(), values.len());
@@ -396,11 +538,23 @@ fn writer_and_reader_match_pyyaml() {
                 difference(&format!("{pyyaml_load:?}"), &format!("{read:?}"))
             )),
             Err(e) => {
-                let near: Vec<&str> = ours.lines().skip(e.line.saturating_sub(3)).take(3).collect();
+                let near: Vec<&str> = ours
+                    .lines()
+                    .skip(e.line.saturating_sub(3))
+                    .take(3)
+                    .collect();
                 failures.push(format!("reader fails ({e}) near {near:?} in {ours:?}"));
             }
         }
         if !same(pyyaml_load, value) {
+            // PyYAML writes NEL raw in single quotes and reads it back as a
+            // line break folded into a space; nothing else should change.
+            if !format!("{value:?}").contains("\\u{85}") {
+                failures.push(format!(
+                    "PyYAML does not round-trip {value:?}\n{}",
+                    difference(&format!("{value:?}"), &format!("{pyyaml_load:?}"))
+                ));
+            }
             pyyaml_lossy += 1;
         }
     }
@@ -409,7 +563,7 @@ fn writer_and_reader_match_pyyaml() {
     let writer_failures = failures.iter().filter(|f| f.starts_with("writer")).count();
     println!(
         "{CASES} cases, {writer_failures} writer and {} reader failures; \
-         PyYAML itself did not round-trip {pyyaml_lossy}",
+         PyYAML itself changed {pyyaml_lossy} (NEL folding)",
         failures.len() - writer_failures
     );
     assert!(

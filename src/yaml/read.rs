@@ -67,7 +67,10 @@ fn check_printable(text: &str) -> Result<(), ParseError> {
         .chars()
         .count()
         + 1;
-    let ch = text[index..].chars().next().expect("index is a char boundary");
+    let ch = text[index..]
+        .chars()
+        .next()
+        .expect("index is a char boundary");
     Err(ParseError {
         line,
         column,
@@ -140,8 +143,11 @@ fn block_scalar_header(line: &str) -> Option<&str> {
     let start = trimmed.rfind(['|', '>'])?;
     let header = &trimmed[start..];
     let preceded_by_space = start == 0 || trimmed[..start].ends_with(' ');
-    (preceded_by_space && header[1..].bytes().all(|b| b.is_ascii_digit() || b == b'+' || b == b'-'))
-        .then_some(header)
+    (preceded_by_space
+        && header[1..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'+' || b == b'-'))
+    .then_some(header)
 }
 
 // Characters PyYAML refuses in its input, so `check_printable` guarantees
