@@ -16,6 +16,9 @@ const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
 pub(crate) fn parse(text: &str) -> Result<Value, ParseError> {
     check_printable(text)?;
+    // PyYAML skips a byte order mark at the start; yaml-rust2 reads it as
+    // content.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let marked = text.contains(['\u{85}', '\u{2028}', '\u{2029}']);
     let normalized;
     let text = if marked {
@@ -430,4 +433,116 @@ fn unsupported_tag(tag: &Tag) -> String {
         "tag `{}{}` is not supported (statebox reads only the YAML core types)",
         tag.handle, tag.suffix
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(text: &str) -> Mapping {
+        match parse(text) {
+            Ok(Value::Map(m)) => m,
+            other => panic!("{text:?}: {other:?}"),
+        }
+    }
+
+    fn get(text: &str, key: &str) -> Value {
+        map(text)
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{text:?} has no {key}"))
+    }
+
+    // Expected values are what `yaml.safe_load` gives for the same text.
+
+    #[test]
+    fn quoting_decides_between_string_and_resolved_type() {
+        assert_eq!(get("a: 1.0", "a"), Value::Float(1.0));
+        assert_eq!(get("a: '1.0'", "a"), Value::Str("1.0".into()));
+        assert_eq!(get("a: \"yes\"", "a"), Value::Str("yes".into()));
+        assert_eq!(get("a: yes", "a"), Value::Bool(true));
+        assert_eq!(get("a: |\n  true\n", "a"), Value::Str("true\n".into()));
+        assert_eq!(get("a:", "a"), Value::Null);
+        assert_eq!(get("a: ''", "a"), Value::Str(String::new()));
+    }
+
+    #[test]
+    fn explicit_tags() {
+        assert_eq!(get("a: !!str 12", "a"), Value::Str("12".into()));
+        assert_eq!(get("a: ! 12", "a"), Value::Str("12".into()));
+        assert_eq!(get("a: !!int '12'", "a"), Value::Int(12));
+        assert_eq!(get("a: !!null ''", "a"), Value::Null);
+        assert_eq!(
+            get("a: !!timestamp '2026-06-25'", "a"),
+            Value::Timestamp("2026-06-25".into())
+        );
+        assert_eq!(get("a: !!seq [1]", "a"), Value::Seq(vec![Value::Int(1)]));
+        let err = parse("a: !!int 'twelve'").unwrap_err();
+        assert!(err.message.contains("twelve"), "{err}");
+        let err = parse("a: !!set {x}").unwrap_err();
+        assert!(err.message.contains("set"), "{err}");
+    }
+
+    #[test]
+    fn aliases_copy_the_anchored_node() {
+        let m = map("a: &x [1, {b: 2}]\nc: *x\n");
+        assert_eq!(m.get("a"), m.get("c"));
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_place_and_takes_the_last_value() {
+        let m = map("a: 1\nb: 2\na: 3\n");
+        let entries: Vec<_> = m.iter().collect();
+        assert_eq!(
+            entries,
+            [
+                (&Value::Str("a".into()), &Value::Int(3)),
+                (&Value::Str("b".into()), &Value::Int(2))
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_and_value_indicators() {
+        assert_eq!(get("=: 1", "="), Value::Int(1));
+        let err = parse("a: <<\n").unwrap_err();
+        assert_eq!((err.line, err.column), (1, 4), "{err}");
+        let err = parse("a:\n  <<: 1\n").unwrap_err();
+        assert!(err.message.contains("merge"), "{err}");
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_character() {
+        let err = parse("a: 1\nb: @x\n").unwrap_err();
+        assert_eq!((err.line, err.column), (2, 4), "{err}");
+        let err = parse("k:\n  - a\n - b\n").unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+    }
+
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        assert_eq!(get("\u{feff}a: 1\n", "a"), Value::Int(1));
+    }
+
+    #[test]
+    fn yaml11_line_breaks_as_pyyaml_writes_them() {
+        // Texts written by PyYAML's dumper, with what safe_load reads back.
+        let cases = [
+            ("k: 'a\u{2028}  b'\n", "a\u{2028}b"),
+            ("k: 'a\u{2028}\u{2029}  b'\n", "a\u{2028}\u{2029}b"),
+            ("k: '\u{2028}  x'\n", "\u{2028}x"),
+            ("k: |-\n  1e3\n\u{2028}   lais\n", "1e3\n\u{2028} lais"),
+            ("k: |-\n  a\u{2028}  b\n  c\n", "a\u{2028}b\nc"),
+            ("k: 'a\u{85}  b'\n", "a b"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(get(text, "k"), Value::Str(want.into()), "{text:?}");
+        }
+        let m = map("a:\n  j: |2+\n\n\u{2029}b: 1\n");
+        assert_eq!(
+            m.get("a").and_then(|a| a.as_map()).and_then(|a| a.get("j")),
+            Some(&Value::Str("\n\u{2029}".into()))
+        );
+        assert_eq!(m.get("b"), Some(&Value::Int(1)));
+    }
 }
