@@ -78,7 +78,7 @@ fn check_printable(text: &str) -> Result<(), ParseError> {
         line,
         column,
         message: format!(
-            "unacceptable character U+{:04X}: control characters are not allowed",
+            "unacceptable character U+{:04X}: control characters and noncharacters are not allowed",
             ch as u32
         ),
     })
