@@ -51,9 +51,9 @@ pub(crate) fn parse(text: &str) -> Result<Value, ParseError> {
     Ok(builder.root.unwrap_or(Value::Null))
 }
 
-/// PyYAML's reader refuses control characters (other than tab, LF, CR),
-/// lone surrogates and U+FFFE/U+FFFF anywhere in the stream, even in
-/// comments; yaml-rust2 would accept most of them.
+/// PyYAML's reader refuses control characters (other than tab, LF, CR,
+/// NEL) and U+FFFE/U+FFFF anywhere in the stream, even in comments;
+/// yaml-rust2 would accept them.
 fn check_printable(text: &str) -> Result<(), ParseError> {
     let printable = |ch: char| {
         matches!(ch, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}')
