@@ -10,6 +10,7 @@
 //! is), and flow style only ever holds an empty `[]` or `{}`.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use super::Value;
 use super::resolve::{Implicit, is_timestamp, resolve};
@@ -644,13 +645,14 @@ impl Emitter {
             _ => None,
         };
         let code = ch as u32;
-        let escape = match short {
-            Some(c) => format!("\\{c}"),
-            None if code <= 0xFF => format!("\\x{code:02X}"),
-            None if code <= 0xFFFF => format!("\\u{code:04X}"),
-            None => format!("\\U{code:08X}"),
+        // Written straight into the output: a state file can have many.
+        let written = match short {
+            Some(c) => write!(self.out, "\\{c}").map(|()| 2),
+            None if code <= 0xFF => write!(self.out, "\\x{code:02X}").map(|()| 4),
+            None if code <= 0xFFFF => write!(self.out, "\\u{code:04X}").map(|()| 6),
+            None => write!(self.out, "\\U{code:08X}").map(|()| 10),
         };
-        self.write_str(&escape);
+        self.column += written.expect("writing to a String cannot fail");
     }
 
     fn write_literal(&mut self, text: &[char]) {
@@ -699,6 +701,134 @@ impl Emitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::yaml::Mapping;
+
+    fn one(key: impl Into<Value>, value: Value) -> Value {
+        let mut map = Mapping::new();
+        map.insert(key, value);
+        Value::Map(map)
+    }
+
+    fn s(text: &str) -> Value {
+        Value::Str(text.to_owned())
+    }
+
+    // Every expected text below is what the PyYAML oracle
+    // (tests/oracle/pyyaml_oracle.py) writes for the same value.
+
+    #[test]
+    fn root_scalars_end_the_document_when_plain() {
+        assert_eq!(to_string(&s("foo")), "foo\n...\n");
+        assert_eq!(to_string(&Value::Null), "null\n...\n");
+        assert_eq!(to_string(&s("")), "''\n");
+        assert_eq!(to_string(&Value::Seq(vec![])), "[]\n");
+        assert_eq!(to_string(&Value::Map(Mapping::new())), "{}\n");
+    }
+
+    #[test]
+    fn kept_trailing_newlines_leave_the_document_open() {
+        assert_eq!(to_string(&one("k", s("a\n\n"))), "k: |+\n  a\n\n...\n");
+        assert_eq!(to_string(&one("k", s(" leading\n"))), "k: |2\n   leading\n");
+    }
+
+    #[test]
+    fn simple_keys_stop_at_128_chars_counting_the_tag() {
+        let short = "a".repeat(122);
+        assert_eq!(
+            to_string(&one(short.as_str(), Value::Int(1))),
+            format!("{short}: 1\n")
+        );
+        let long = "a".repeat(123);
+        assert_eq!(
+            to_string(&one(long.as_str(), Value::Int(1))),
+            format!("? {long}\n: 1\n")
+        );
+    }
+
+    #[test]
+    fn plain_folds_at_width_counting_chars_not_bytes() {
+        let text = format!("{} {} c", "é".repeat(75), "b".repeat(10));
+        let want = format!("k: {} {}\n  c\n", "é".repeat(75), "b".repeat(10));
+        assert_eq!(to_string(&one("k", s(&text))), want);
+    }
+
+    #[test]
+    fn single_quotes_fold_and_double_the_quote() {
+        let text = format!("it's {}", "w ".repeat(45));
+        let want = format!("k: 'it''s {}w\n  {}'\n", "w ".repeat(35), "w ".repeat(9));
+        assert_eq!(to_string(&one("k", s(&text))), want);
+    }
+
+    #[test]
+    fn double_quotes_escape_and_continue_lines() {
+        let text = format!("{}\t{}", "x".repeat(70), "y ".repeat(20));
+        let want = format!(
+            "k: \"{}\\ty y y\\\n  \\ {}\"\n",
+            "x".repeat(70),
+            "y ".repeat(17)
+        );
+        assert_eq!(to_string(&one("k", s(&text))), want);
+        // A space before a line break rules out the literal style.
+        assert_eq!(
+            to_string(&one("k", s("line one  \nline two"))),
+            "k: \"line one  \\nline two\"\n"
+        );
+        assert_eq!(
+            to_string(&one("k", s("\ttab\nnext"))),
+            "k: \"\\ttab\\nnext\"\n"
+        );
+    }
+
+    #[test]
+    fn sequences_in_mappings_are_not_indented_and_lookalikes_are_quoted() {
+        let items = [
+            "a",
+            "- b",
+            "c: d",
+            "#e",
+            "f #g",
+            "yes",
+            "1.0",
+            "2026-06-25",
+            "",
+            " ",
+        ];
+        let value = one("k", Value::Seq(items.iter().map(|i| s(i)).collect()));
+        assert_eq!(
+            to_string(&value),
+            "k:\n- a\n- '- b'\n- 'c: d'\n- '#e'\n- 'f #g'\n- 'yes'\n- '1.0'\n- '2026-06-25'\n- ''\n- ' '\n"
+        );
+        let nested = Value::Seq(vec![
+            Value::Seq(vec![Value::Int(1), Value::Int(2)]),
+            Value::Seq(vec![]),
+        ]);
+        assert_eq!(to_string(&nested), "- - 1\n  - 2\n- []\n");
+    }
+
+    #[test]
+    fn non_string_keys_and_timestamps_are_plain() {
+        let mut map = Mapping::new();
+        map.insert(Value::Int(1), Value::Null);
+        map.insert(Value::Float(2.5), Value::Bool(true));
+        map.insert(Value::Null, s("x"));
+        map.insert("at", Value::Timestamp("2026-06-25 13:00:13".into()));
+        assert_eq!(
+            to_string(&Value::Map(map)),
+            "1: null\n2.5: true\nnull: x\nat: 2026-06-25 13:00:13\n"
+        );
+    }
+
+    #[test]
+    fn a_timestamp_that_is_not_one_keeps_its_tag() {
+        // What PyYAML does for a scalar tagged timestamp whose text does not
+        // resolve as one. Like PyYAML's safe_load, the reader refuses it
+        // rather than silently making it a string.
+        let value = one("at", Value::Timestamp("yesterday".into()));
+        let text = to_string(&value);
+        assert_eq!(text, "at: !!timestamp 'yesterday'\n");
+        let err = crate::yaml::parse(&text).unwrap_err();
+        assert!(err.message.contains("not a valid"), "{err}");
+    }
 
     #[test]
     fn floats_follow_python_repr() {

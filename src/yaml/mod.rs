@@ -22,13 +22,24 @@ pub struct ParseError {
     pub message: String,
 }
 
-/// Parses one YAML document with PyYAML's (YAML 1.1) resolution rules.
+/// Parses one YAML document with PyYAML's (YAML 1.1) resolution rules, to
+/// the value `yaml.safe_load` gives: plain `yes`/`1_000`/`0x1F`/`1:30`/`.inf`
+/// are bool/int/float, quoted scalars are strings, plain timestamps are kept
+/// verbatim as `Value::Timestamp`, aliases are copies of their anchor and
+/// `<<` merge keys are applied. An empty document is `Value::Null`.
+///
+/// Errors give the 1-based line and column of the problem; a second
+/// document, an unknown tag, a control character or an integer beyond i64
+/// are errors too.
 pub fn parse(text: &str) -> Result<Value, ParseError> {
     read::parse(text)
 }
 
-/// Serializes like `yaml.dump(v, sort_keys=False, default_flow_style=False,
-/// allow_unicode=True)` with literal style for strings containing a newline.
+/// Serializes like `yaml.dump(v, Dumper=SafeDumper, sort_keys=False,
+/// default_flow_style=False, allow_unicode=True)` with literal style
+/// requested for strings containing a newline: byte for byte what PyYAML
+/// 6 writes, including its quoting, folding at column 80 and the `...` after
+/// a plain root scalar.
 pub fn to_string(value: &Value) -> String {
     emit::to_string(value)
 }

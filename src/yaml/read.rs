@@ -16,17 +16,22 @@ const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
 pub(crate) fn parse(text: &str) -> Result<Value, ParseError> {
     check_printable(text)?;
-    // PyYAML reads NEL as a line break that means `\n`; yaml-rust2 (YAML 1.2)
-    // would keep it as content.
+    // PyYAML skips a byte order mark at the start; yaml-rust2 reads it as
+    // content.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let marked = text.contains(['\u{85}', '\u{2028}', '\u{2029}']);
     let normalized;
-    let text = if text.contains('\u{85}') {
-        normalized = text.replace('\u{85}', "\n");
+    let text = if marked {
+        normalized = mark_yaml11_breaks(text);
         normalized.as_str()
     } else {
         text
     };
     let mut parser = Parser::new_from_str(text);
-    let mut builder = Builder::default();
+    let mut builder = Builder {
+        marked,
+        ..Builder::default()
+    };
     let mut documents = 0;
     loop {
         let (event, mark) = parser.next_token().map_err(scan_error)?;
@@ -46,9 +51,9 @@ pub(crate) fn parse(text: &str) -> Result<Value, ParseError> {
     Ok(builder.root.unwrap_or(Value::Null))
 }
 
-/// PyYAML's reader refuses control characters (other than tab, LF, CR),
-/// lone surrogates and U+FFFE/U+FFFF anywhere in the stream, even in
-/// comments; yaml-rust2 would accept most of them.
+/// PyYAML's reader refuses control characters (other than tab, LF, CR,
+/// NEL) and U+FFFE/U+FFFF anywhere in the stream, even in comments;
+/// yaml-rust2 would accept them.
 fn check_printable(text: &str) -> Result<(), ParseError> {
     let printable = |ch: char| {
         matches!(ch, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}')
@@ -73,10 +78,147 @@ fn check_printable(text: &str) -> Result<(), ParseError> {
         line,
         column,
         message: format!(
-            "unacceptable character U+{:04X}: control characters are not allowed",
+            "unacceptable character U+{:04X}: control characters and noncharacters are not allowed",
             ch as u32
         ),
     })
+}
+
+/// PyYAML (YAML 1.1) treats NEL, LS and PS as line breaks; yaml-rust2
+/// (YAML 1.2) reads them as content. NEL means `\n` to PyYAML, so it simply
+/// becomes one. LS and PS are breaks that PyYAML keeps in a scalar as
+/// themselves, and PyYAML's writer puts them raw in quoted and literal
+/// scalars. So every run of breaks holding one of them is spelled with
+/// markers, then a single `\n`: yaml-rust2 sees the lines PyYAML sees, and
+/// `restore_breaks` rebuilds the run from the markers.
+fn mark_yaml11_breaks(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut run = String::new();
+    for (i, ch) in text.char_indices() {
+        let ch = if ch == '\u{85}' { '\n' } else { ch };
+        if matches!(ch, '\n' | '\u{2028}' | '\u{2029}') {
+            run.push(ch);
+            continue;
+        }
+        flush_run(&mut out, &run, &text[i..]);
+        run.clear();
+        out.push(ch);
+    }
+    flush_run(&mut out, &run, "");
+    out
+}
+
+fn flush_run(out: &mut String, run: &str, rest: &str) {
+    if !run.contains(['\u{2028}', '\u{2029}']) {
+        out.push_str(run);
+        return;
+    }
+    // Markers go at the end of the line before the run, except after a
+    // block scalar header (`|2+`), where they would be a syntax error: there
+    // they get a line of their own, indented deep enough to stay inside the
+    // scalar (`restore_breaks` drops the spaces again).
+    let line = &out[out.rfind('\n').map_or(0, |i| i + 1)..];
+    if run.starts_with('\n')
+        && let Some(header) = block_scalar_header(line)
+    {
+        let next_indent = rest.len() - rest.trim_start_matches(' ').len();
+        let indent = if header.bytes().any(|b| b.is_ascii_digit()) {
+            // Explicit indentation: anything deeper is content.
+            line.chars().count() + 10
+        } else {
+            // The first non-empty line sets the indentation: copy it.
+            next_indent
+        };
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', indent));
+    }
+    out.extend(run.chars().map(|ch| match ch {
+        '\n' => NEWLINE_MARKER,
+        '\u{2028}' => LS_MARKER,
+        _ => PS_MARKER,
+    }));
+    out.push('\n');
+}
+
+/// The `|2+`-like indicator a line ends with, if any.
+fn block_scalar_header(line: &str) -> Option<&str> {
+    let trimmed = line.trim_end_matches(' ');
+    let start = trimmed.rfind(['|', '>'])?;
+    let header = &trimmed[start..];
+    let preceded_by_space = start == 0 || trimmed[..start].ends_with(' ');
+    (preceded_by_space
+        && header[1..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'+' || b == b'-'))
+    .then_some(header)
+}
+
+// Characters PyYAML refuses in its input, so `check_printable` guarantees
+// they are ours. A double-quoted escape could still produce one, which
+// only matters in a document that also has a raw LS or PS.
+const NEWLINE_MARKER: char = '\u{9F}';
+const LS_MARKER: char = '\u{FFFE}';
+const PS_MARKER: char = '\u{FFFF}';
+
+fn unmark(ch: char) -> Option<char> {
+    match ch {
+        NEWLINE_MARKER => Some('\n'),
+        LS_MARKER => Some('\u{2028}'),
+        PS_MARKER => Some('\u{2029}'),
+        _ => None,
+    }
+}
+
+/// Undoes `mark_yaml11_breaks` in one scalar, with PyYAML's rules for a run
+/// of breaks: in a block scalar it is content as is; in a flow scalar the
+/// spaces around it go, a leading `\n` only says "do not fold" and is
+/// dropped, and in a plain scalar a run at the end is not content.
+fn restore_breaks(text: String, style: TScalarStyle) -> String {
+    if !text.contains([LS_MARKER, PS_MARKER]) {
+        return text;
+    }
+    let block = matches!(style, TScalarStyle::Literal | TScalarStyle::Folded);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut run = String::new();
+    while let Some(ch) = chars.next() {
+        let Some(first) = unmark(ch) else {
+            out.push(ch);
+            continue;
+        };
+        run.clear();
+        run.push(first);
+        while let Some(br) = chars.peek().copied().and_then(unmark) {
+            run.push(br);
+            chars.next();
+        }
+        // What yaml-rust2 made of the `\n` that follows the markers: kept
+        // in a block scalar, folded into a space in a flow scalar.
+        let folded = if block { '\n' } else { ' ' };
+        if chars.peek() == Some(&folded) {
+            chars.next();
+        }
+        if block {
+            // A run on a line of its own (after a header or a line break
+            // that yaml-rust2 already kept): drop the indentation added by
+            // `flush_run` and the break already kept. PyYAML never writes
+            // spaces before a break in a block scalar, so they are ours.
+            let trimmed = out.trim_end_matches(' ').len();
+            if trimmed == 0 || out[..trimmed].ends_with('\n') {
+                out.truncate(trimmed);
+                out.push_str(run.strip_prefix('\n').unwrap_or(&run));
+            } else {
+                out.push_str(&run);
+            }
+            continue;
+        }
+        out.truncate(out.trim_end_matches([' ', '\t']).len());
+        if style == TScalarStyle::Plain && chars.peek().is_none() {
+            continue;
+        }
+        out.push_str(run.strip_prefix('\n').unwrap_or(&run));
+    }
+    out
 }
 
 fn error(mark: Marker, message: String) -> ParseError {
@@ -113,6 +255,8 @@ enum Frame {
 
 #[derive(Default)]
 struct Builder {
+    /// Whether `mark_yaml11_breaks` rewrote the text.
+    marked: bool,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Value>,
     root: Option<Value>,
@@ -160,6 +304,11 @@ impl Builder {
                 self.complete(value, 0)?;
             }
             Event::Scalar(text, style, anchor, tag) => {
+                let text = if self.marked {
+                    restore_breaks(text, style)
+                } else {
+                    text
+                };
                 if self.expects_key() && style == TScalarStyle::Plain && tag.is_none() {
                     // `<<` and `=` mean something else as keys; see PendingMap.
                     match resolve(&text) {
@@ -284,4 +433,116 @@ fn unsupported_tag(tag: &Tag) -> String {
         "tag `{}{}` is not supported (statebox reads only the YAML core types)",
         tag.handle, tag.suffix
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(text: &str) -> Mapping {
+        match parse(text) {
+            Ok(Value::Map(m)) => m,
+            other => panic!("{text:?}: {other:?}"),
+        }
+    }
+
+    fn get(text: &str, key: &str) -> Value {
+        map(text)
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{text:?} has no {key}"))
+    }
+
+    // Expected values are what `yaml.safe_load` gives for the same text.
+
+    #[test]
+    fn quoting_decides_between_string_and_resolved_type() {
+        assert_eq!(get("a: 1.0", "a"), Value::Float(1.0));
+        assert_eq!(get("a: '1.0'", "a"), Value::Str("1.0".into()));
+        assert_eq!(get("a: \"yes\"", "a"), Value::Str("yes".into()));
+        assert_eq!(get("a: yes", "a"), Value::Bool(true));
+        assert_eq!(get("a: |\n  true\n", "a"), Value::Str("true\n".into()));
+        assert_eq!(get("a:", "a"), Value::Null);
+        assert_eq!(get("a: ''", "a"), Value::Str(String::new()));
+    }
+
+    #[test]
+    fn explicit_tags() {
+        assert_eq!(get("a: !!str 12", "a"), Value::Str("12".into()));
+        assert_eq!(get("a: ! 12", "a"), Value::Str("12".into()));
+        assert_eq!(get("a: !!int '12'", "a"), Value::Int(12));
+        assert_eq!(get("a: !!null ''", "a"), Value::Null);
+        assert_eq!(
+            get("a: !!timestamp '2026-06-25'", "a"),
+            Value::Timestamp("2026-06-25".into())
+        );
+        assert_eq!(get("a: !!seq [1]", "a"), Value::Seq(vec![Value::Int(1)]));
+        let err = parse("a: !!int 'twelve'").unwrap_err();
+        assert!(err.message.contains("twelve"), "{err}");
+        let err = parse("a: !!set {x}").unwrap_err();
+        assert!(err.message.contains("set"), "{err}");
+    }
+
+    #[test]
+    fn aliases_copy_the_anchored_node() {
+        let m = map("a: &x [1, {b: 2}]\nc: *x\n");
+        assert_eq!(m.get("a"), m.get("c"));
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_place_and_takes_the_last_value() {
+        let m = map("a: 1\nb: 2\na: 3\n");
+        let entries: Vec<_> = m.iter().collect();
+        assert_eq!(
+            entries,
+            [
+                (&Value::Str("a".into()), &Value::Int(3)),
+                (&Value::Str("b".into()), &Value::Int(2))
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_and_value_indicators() {
+        assert_eq!(get("=: 1", "="), Value::Int(1));
+        let err = parse("a: <<\n").unwrap_err();
+        assert_eq!((err.line, err.column), (1, 4), "{err}");
+        let err = parse("a:\n  <<: 1\n").unwrap_err();
+        assert!(err.message.contains("merge"), "{err}");
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_character() {
+        let err = parse("a: 1\nb: @x\n").unwrap_err();
+        assert_eq!((err.line, err.column), (2, 4), "{err}");
+        let err = parse("k:\n  - a\n - b\n").unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+    }
+
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        assert_eq!(get("\u{feff}a: 1\n", "a"), Value::Int(1));
+    }
+
+    #[test]
+    fn yaml11_line_breaks_as_pyyaml_writes_them() {
+        // Texts written by PyYAML's dumper, with what safe_load reads back.
+        let cases = [
+            ("k: 'a\u{2028}  b'\n", "a\u{2028}b"),
+            ("k: 'a\u{2028}\u{2029}  b'\n", "a\u{2028}\u{2029}b"),
+            ("k: '\u{2028}  x'\n", "\u{2028}x"),
+            ("k: |-\n  1e3\n\u{2028}   lais\n", "1e3\n\u{2028} lais"),
+            ("k: |-\n  a\u{2028}  b\n  c\n", "a\u{2028}b\nc"),
+            ("k: 'a\u{85}  b'\n", "a b"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(get(text, "k"), Value::Str(want.into()), "{text:?}");
+        }
+        let m = map("a:\n  j: |2+\n\n\u{2029}b: 1\n");
+        assert_eq!(
+            m.get("a").and_then(|a| a.as_map()).and_then(|a| a.get("j")),
+            Some(&Value::Str("\n\u{2029}".into()))
+        );
+        assert_eq!(m.get("b"), Some(&Value::Int(1)));
+    }
 }
