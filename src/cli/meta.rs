@@ -1,7 +1,7 @@
 //! `statebox init` and `statebox meta set|get`.
 
 use super::{CliError, Context, ReleaseArg, exit, print_json, report};
-use crate::model::Op;
+use crate::model::{Op, merge_metadata};
 use crate::schema::to_json;
 use crate::yaml::{self, Mapping, Value};
 use clap::{Args, Subcommand};
@@ -24,6 +24,9 @@ pub struct InitArgs {
     candidate_builds: Vec<String>,
     #[arg(long)]
     shipment_mr: Option<String>,
+    /// Prefill metadata from the config store's entry for the release; flags override
+    #[command(flatten)]
+    store: super::config::StoreArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,12 +101,35 @@ fn entries_from_pairs<'a>(
     Ok(entries)
 }
 
+/// The config store's metadata for `release`, when a store is configured.
+/// A store without an entry for it is not an error: the state starts with
+/// nulls, as without a store.
+fn prefill(
+    store: &super::config::StoreArgs,
+    release: &crate::release::Release,
+) -> Result<Mapping, CliError> {
+    let Some(file) = store.file() else {
+        return Ok(Mapping::new());
+    };
+    let config = file.load(&store.keys(&file)?)?;
+    match config.release_entry(&release.to_string())? {
+        Some(entry) => Ok(entry),
+        None => {
+            eprintln!(
+                "statebox: config store {} has no entry for release {release}; metadata starts empty",
+                file.path().display()
+            );
+            Ok(Mapping::new())
+        }
+    }
+}
+
 pub fn init(ctx: &Context, args: InitArgs) -> Result<ExitCode, CliError> {
     let release = args.release.parse()?;
-    let mut pairs: Vec<String> = Vec::new();
+    let mut metadata = prefill(&args.store, &release)?;
     let text =
         |key: &str, v: &Option<String>| v.as_ref().map(|v| (key.to_owned(), Value::Str(v.clone())));
-    let mut metadata = Mapping::new();
+    let mut flags = Mapping::new();
     for (key, value) in [
         text("jira_ticket", &args.jira_ticket),
         text("release_date", &args.release_date),
@@ -112,17 +138,19 @@ pub fn init(ctx: &Context, args: InitArgs) -> Result<ExitCode, CliError> {
     .into_iter()
     .flatten()
     {
-        metadata.insert(key, value);
+        flags.insert(key, value);
     }
-    pairs.extend(args.advisories.iter().map(|p| format!("advisory_ids.{p}")));
-    pairs.extend(
-        args.candidate_builds
-            .iter()
-            .map(|p| format!("candidate_builds.{p}")),
-    );
+    let pairs: Vec<String> = (args.advisories.iter().map(|p| format!("advisory_ids.{p}")))
+        .chain(
+            args.candidate_builds
+                .iter()
+                .map(|p| format!("candidate_builds.{p}")),
+        )
+        .collect();
     for (key, value) in entries_from_pairs(&pairs)? {
-        metadata.insert(key, value);
+        flags.insert(key, value);
     }
+    merge_metadata(&mut metadata, &flags);
     let outcome = ctx.write(&release, &Op::Init { metadata })?;
     if outcome.written.is_none() {
         println!(

@@ -1,6 +1,7 @@
 //! The command line: argument definitions, and the mapping from library
 //! results to output and exit codes. Each command group has its own file.
 
+mod config;
 mod files;
 mod ingest;
 mod issue;
@@ -32,6 +33,8 @@ pub mod exit {
     pub const BAD_STATE: u8 = 5;
     /// Other writers kept winning; the write was not made.
     pub const CONTENTION: u8 = 6;
+    /// The config store cannot be read, decrypted or written.
+    pub const CONFIG_STORE: u8 = 8;
     /// git, file system or other environment failure.
     pub const ENVIRONMENT: u8 = 10;
 }
@@ -101,6 +104,8 @@ pub enum Command {
     Validate(files::ValidateArgs),
     /// Rewrite state files in canonical form
     Fmt(files::FmtArgs),
+    /// Read and manage the encrypted config store
+    Config(config::ConfigArgs),
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
 }
@@ -265,6 +270,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Log(args) => read::log(&Context::open(global)?, args),
         Command::Validate(args) => files::validate(global, args),
         Command::Fmt(args) => files::fmt(args),
+        Command::Config(args) => config::run(args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "statebox", &mut std::io::stdout());

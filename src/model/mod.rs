@@ -6,7 +6,7 @@
 mod layout;
 mod ops;
 
-pub use ops::{Applied, Op, OpError, RESULT_LIMIT, bound_result};
+pub use ops::{Applied, Op, OpError, RESULT_LIMIT, bound_result, merge_metadata};
 
 use crate::yaml::{Mapping, Value};
 use layout::{Fields, Layout};

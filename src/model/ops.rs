@@ -334,7 +334,9 @@ fn find_unresolved<'a>(issues: &'a mut [Issue], query: &str) -> Result<&'a mut I
     Ok(&mut issues[index])
 }
 
-fn merge_metadata(metadata: &mut Mapping, entries: &Mapping) {
+/// Sets metadata keys; a map value is merged key by key into the map already
+/// at `advisory_ids` / `candidate_builds`.
+pub fn merge_metadata(metadata: &mut Mapping, entries: &Mapping) {
     for (key, value) in entries.iter() {
         let name = key.as_str().unwrap_or_default();
         match (metadata.get_mut(name), value) {
