@@ -507,6 +507,24 @@ fn regenerate_gives_what_detect_secrets_scan_baseline_gives() {
     );
 }
 
+#[test]
+fn regenerate_keeps_verification_off_when_the_baseline_has_it_off() {
+    let tree = Tree::new(&sample_files());
+    let merged = Baseline::parse(&tree.detect_secrets(&["scan", "--no-verify"])).unwrap();
+    edit_sample(&tree);
+    let ours = regen::regenerate(tree.root(), ".secrets.baseline", &merged).unwrap();
+    assert!(
+        !ours
+            .baseline
+            .to_string()
+            .contains("is_ignored_due_to_verification_policies")
+    );
+    std::fs::write(tree.root().join(".secrets.baseline"), merged.to_string()).unwrap();
+    tree.detect_secrets(&["scan", "--no-verify", "--baseline", ".secrets.baseline"]);
+    let expected = Baseline::parse(&tree.read(".secrets.baseline")).unwrap();
+    assert_eq!(without_time(ours.baseline), without_time(expected));
+}
+
 /// Relocation must agree with detect-secrets on every finding it can relocate.
 fn assert_relocation_agrees(tree: &Tree, merged: &Baseline) -> Vec<FindingKey> {
     let (relocated, not_relocated) =

@@ -113,7 +113,8 @@ pub fn regenerate(
 
 /// Runs `program scan --baseline` in `tree_root` on a temporary copy of
 /// `merged`, so the work tree is not touched, then re-applies the merged
-/// audit flags by key.
+/// audit flags by key. `--no-verify` is added when `merged` has verification
+/// off, so the merged settings hold.
 pub fn rescan(
     program: &Path,
     tree_root: &Path,
@@ -128,8 +129,15 @@ pub fn rescan(
         .map_or(".secrets.baseline".into(), |n| n.to_os_string());
     let copy = tmp.path().join(name);
     std::fs::write(&copy, merged.to_string()).map_err(io("write", &copy))?;
-    let output = Command::new(program)
-        .arg("scan")
+    let mut command = Command::new(program);
+    command.arg("scan");
+    // Without `--no-verify`, `scan --baseline` switches verification back on
+    // (adding its filter to the output) even when the baseline has it off,
+    // and then calls the providers' APIs for every candidate.
+    if merged.filter(VERIFICATION).is_none() {
+        command.arg("--no-verify");
+    }
+    let output = command
         .arg("--baseline")
         .arg(&copy)
         .current_dir(tree_root)
@@ -175,6 +183,7 @@ fn apply_flags(scanned: &mut Baseline, merged: &Baseline) {
     }
 }
 
+const VERIFICATION: &str = "detect_secrets.filters.common.is_ignored_due_to_verification_policies";
 const ALLOWLIST: &str = "detect_secrets.filters.allowlist.is_line_allowlisted";
 const INDIRECT_REFERENCE: &str = "detect_secrets.filters.heuristic.is_indirect_reference";
 const LIKELY_ID_STRING: &str = "detect_secrets.filters.heuristic.is_likely_id_string";
