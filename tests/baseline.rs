@@ -597,6 +597,12 @@ fn relocation_honours_allowlist_pragmas_exclusions_and_removed_plugins() {
         .plugins_used
         .retain(|p| p["name"] != "HexHighEntropyString");
     assert_relocation_agrees(&tree, &merged);
+
+    // Paths that would leave the tree are never read.
+    let outside = merged.results["a.py"].clone();
+    merged.results.insert("../a.py".into(), outside);
+    let (relocated, _) = regen::relocate(tree.root(), ".secrets.baseline", &merged).unwrap();
+    assert!(!relocated.results.contains_key("../a.py"));
 }
 
 #[test]
@@ -648,6 +654,52 @@ fn generated_file(i: usize, shift: usize) -> (String, String) {
             ),
         )
     }
+}
+
+#[test]
+fn relocation_matches_detect_secrets_on_awkward_files() {
+    detect_secrets();
+    let before = [
+        (
+            "crlf.py",
+            format!("a = 1\r\nT = \"{GITHUB}\"\r\nH = \"{HEX}\"\r\n"),
+        ),
+        ("old_mac.txt", format!("x\rT = '{B64}'\r")),
+        (
+            "deploy.yaml",
+            format!(
+                "# top\n\"quoted key\": '{B64}'\nlist:\n  - {GITHUB}\n  - name: {HEX}\nflow: {{a: {AWS_ID}}}\ntoken: {GITHUB} # note\nblock: |\n  inner: \"{HEX}\"\n"
+            ),
+        ),
+        (
+            "multi.yml",
+            format!("a: 1\n---\nkey: \"{HEX}\"\ngh: {GITHUB}\n"),
+        ),
+        (
+            "twice.js",
+            format!("const a = \"{B64}\";\nconst b = \"{B64}\";\nconst t = '{GITHUB}';\n"),
+        ),
+        (
+            "ids.py",
+            format!("user_id = \"{HEX}\"\nchecksum = \"{HEX}\"\n"),
+        ),
+    ];
+    let tree = Tree::new(
+        &before
+            .iter()
+            .map(|(n, c)| (*n, c.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let merged = Baseline::parse(&tree.scan()).unwrap();
+    for (name, content) in &before {
+        // Push everything down, and drop the first of repeated secrets.
+        let mut edited = format!("# new header\n\n{content}");
+        if *name == "twice.js" {
+            edited = edited.replacen(&format!("const a = \"{B64}\";\n"), "", 1);
+        }
+        tree.write(name, &edited);
+    }
+    assert_relocation_agrees(&tree, &merged);
 }
 
 #[test]

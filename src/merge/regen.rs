@@ -240,7 +240,12 @@ pub fn relocate(
     result.set_baseline_filename(baseline_path);
     let mut not_relocated = Vec::new();
     for (filename, findings) in &merged.results {
-        if exclude_files.iter().any(|r| r.is_match(filename))
+        // A path that could leave the tree is not one detect-secrets wrote.
+        let inside_tree = Path::new(filename)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside_tree
+            || exclude_files.iter().any(|r| r.is_match(filename))
             || Path::new(filename).file_name() == baseline_name
         {
             continue;

@@ -8,11 +8,13 @@
 //! look for and is not discovered — run detect-secrets for that.
 //!
 //! Mirrored from detect-secrets 1.5: the plugin regexes of the plugins in
-//! [`relocatable_type`], one entry per key at the first line where the secret
+//! [`PLUGINS`], one entry per key at the first line where the secret
 //! survives the line filters (`pragma: allowlist secret`, indirect references,
 //! id-like strings for high-entropy plugins, the `--exclude-lines` and
-//! `--exclude-secrets` regexes) and the re-quoting of `key: value` lines of
-//! single-document YAML files. Not mirrored: the entropy limit (a known hash
+//! `--exclude-secrets` regexes) and, for single-document YAML files, the
+//! transformer that keeps only `key: value` lines (re-quoted; one-pair flow
+//! mappings too) — approximated line by line, so block scalars holding
+//! `key: value` text are read as keys. Not mirrored: the entropy limit (a known hash
 //! is a known string that passed it already), the eager INI pass for files
 //! whose normal pass finds nothing, and `KeywordDetector` and the other
 //! plugins, whose Python regexes use look-arounds and back-references.
@@ -21,52 +23,52 @@ use regex::Regex;
 use sha1::{Digest, Sha1};
 use std::sync::LazyLock;
 
-/// The finding type and plugin name of every plugin relocation mirrors.
-const PLUGINS: [(&str, &str); 7] = [
-    ("GitHub Token", "GitHubTokenDetector"),
-    ("AWS Access Key", "AWSKeyDetector"),
-    ("Private Key", "PrivateKeyDetector"),
-    ("Slack Token", "SlackDetector"),
-    ("JSON Web Token", "JwtTokenDetector"),
-    ("Base64 High Entropy String", "Base64HighEntropyString"),
-    ("Hex High Entropy String", "HexHighEntropyString"),
-];
-
 /// The plugin name for a finding type relocation can handle, `None` otherwise.
 pub fn relocatable_type(secret_type: &str) -> Option<&'static str> {
-    PLUGINS
-        .iter()
-        .find(|(t, _)| *t == secret_type)
-        .map(|(_, plugin)| *plugin)
+    plugin(secret_type).map(|p| p.name)
+}
+
+fn plugin(secret_type: &str) -> Option<&'static Plugin> {
+    PLUGINS.iter().find(|p| p.secret_type == secret_type)
 }
 
 fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in pattern compiles")
 }
 
-/// The denylist regexes per finding type. A regex with a capture group yields
-/// its groups (Python's `findall`), otherwise the whole match.
-static DENYLISTS: LazyLock<Vec<(&'static str, Vec<Regex>)>> = LazyLock::new(|| {
+/// A detect-secrets plugin relocation mirrors.
+struct Plugin {
+    secret_type: &'static str,
+    name: &'static str,
+    /// A regex with a capture group yields its groups (Python's `findall`),
+    /// otherwise the whole match.
+    denylist: Vec<Regex>,
+}
+
+static PLUGINS: LazyLock<Vec<Plugin>> = LazyLock::new(|| {
     // Python builds these as `(['"])([charset]+)(\1)`; the back-reference
     // becomes one alternative per quote character.
     let quoted = |charset: &str| re(&format!(r#"'([{charset}]+)'|"([{charset}]+)""#));
     vec![
-        (
-            "GitHub Token",
-            vec![re(r"(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36}")],
-        ),
-        (
-            "AWS Access Key",
-            vec![
+        Plugin {
+            secret_type: "GitHub Token",
+            name: "GitHubTokenDetector",
+            denylist: vec![re(r"(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36}")],
+        },
+        Plugin {
+            secret_type: "AWS Access Key",
+            name: "AWSKeyDetector",
+            denylist: vec![
                 re(r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}"),
                 re(
                     r#"(?i)aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?['"]([0-9a-zA-Z/+]{40})['"]"#,
                 ),
             ],
-        ),
-        (
-            "Private Key",
-            [
+        },
+        Plugin {
+            secret_type: "Private Key",
+            name: "PrivateKeyDetector",
+            denylist: [
                 "BEGIN DSA PRIVATE KEY",
                 "BEGIN EC PRIVATE KEY",
                 "BEGIN OPENSSH PRIVATE KEY",
@@ -79,27 +81,34 @@ static DENYLISTS: LazyLock<Vec<(&'static str, Vec<Regex>)>> = LazyLock::new(|| {
             .into_iter()
             .map(|literal| re(&regex::escape(literal)))
             .collect(),
-        ),
-        (
-            "Slack Token",
-            vec![
+        },
+        Plugin {
+            secret_type: "Slack Token",
+            name: "SlackDetector",
+            denylist: vec![
                 re(r"(?i)xox(?:a|b|p|o|s|r)-(?:\d+-)+[a-z0-9]+"),
                 re(
                     r"(?i)https://hooks\.slack\.com/services/T[a-zA-Z0-9_]+/B[a-zA-Z0-9_]+/[a-zA-Z0-9_]+",
                 ),
             ],
-        ),
-        (
-            "JSON Web Token",
-            vec![re(
+        },
+        Plugin {
+            secret_type: "JSON Web Token",
+            name: "JwtTokenDetector",
+            denylist: vec![re(
                 r"eyJ[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.?[A-Za-z0-9_.+/=-]*?",
             )],
-        ),
-        (
-            "Base64 High Entropy String",
-            vec![quoted(r"A-Za-z0-9+/\\_=-")],
-        ),
-        ("Hex High Entropy String", vec![quoted("0-9a-fA-F")]),
+        },
+        Plugin {
+            secret_type: "Base64 High Entropy String",
+            name: "Base64HighEntropyString",
+            denylist: vec![quoted(r"A-Za-z0-9+/\\_=-")],
+        },
+        Plugin {
+            secret_type: "Hex High Entropy String",
+            name: "HexHighEntropyString",
+            denylist: vec![quoted("0-9a-fA-F")],
+        },
     ]
 });
 
@@ -111,11 +120,11 @@ fn is_high_entropy(secret_type: &str) -> bool {
 
 /// Every capture of the plugin for `secret_type` in `line`, in order.
 fn captures<'l>(secret_type: &str, line: &'l str) -> Vec<&'l str> {
-    let Some((_, regexes)) = DENYLISTS.iter().find(|(t, _)| *t == secret_type) else {
+    let Some(plugin) = plugin(secret_type) else {
         return Vec::new();
     };
     let mut found = Vec::new();
-    for regex in regexes {
+    for regex in &plugin.denylist {
         for caps in regex.captures_iter(line) {
             if caps.len() == 1 {
                 found.push(caps.get(0).expect("group 0").as_str());
@@ -252,7 +261,17 @@ fn yaml_transformed(line: &str) -> String {
             Some(end) => &rest[1..1 + end],
             None => return String::new(),
         },
-        Some('|' | '>' | '{' | '[' | '&' | '*' | '!') => return String::new(),
+        // A one-pair flow mapping, `a: {b: c}`, is reported as `b: "c"`.
+        Some('{') => {
+            return match rest
+                .strip_prefix('{')
+                .and_then(|r| r.trim_end().strip_suffix('}'))
+            {
+                Some(inner) if !inner.contains([',', '{']) => yaml_transformed(inner),
+                _ => String::new(),
+            };
+        }
+        Some('|' | '>' | '[' | '&' | '*' | '!') => return String::new(),
         _ => match rest.find(" #") {
             Some(end) => rest[..end].trim_end(),
             None => rest,
