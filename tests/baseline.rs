@@ -286,7 +286,20 @@ fn merge_both_ways(
 ) -> Result<Baseline, BaselineConflict> {
     let xy = merge_at_merge_time(Some(base), x, y);
     let yx = merge_at_merge_time(Some(base), y, x);
-    assert_eq!(xy, yx, "merge must not depend on which side is ours");
+    match (&xy, &yx) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "merge must not depend on which side is ours"),
+        // The error names the sides' values as ours/theirs, so only the
+        // finding and flag must agree.
+        (
+            Err(BaselineConflict::Flag {
+                key: k1, flag: f1, ..
+            }),
+            Err(BaselineConflict::Flag {
+                key: k2, flag: f2, ..
+            }),
+        ) => assert_eq!((k1, f1), (k2, f2)),
+        _ => assert_eq!(xy, yx, "merge must not depend on which side is ours"),
+    }
     xy
 }
 
@@ -418,6 +431,42 @@ fn merge_combines_settings_three_way() {
             .contains("awskeydetector` removed on one side and changed"),
         "{err}"
     );
+}
+
+/// Every combination of `is_secret` on base, ours and theirs: the merge is
+/// symmetric and conflicts exactly when both sides changed it differently.
+#[test]
+fn merge_of_is_secret_is_symmetric_and_conflicts_only_on_divergent_changes() {
+    let values = [None, Some(true), Some(false)];
+    for b in values {
+        for o in values {
+            for t in values {
+                let mut base = base_baseline();
+                set_flag(&mut base, "a.yaml", "GitHub Token", b);
+                let (mut ours, mut theirs) = (base.clone(), base.clone());
+                set_flag(&mut ours, "a.yaml", "GitHub Token", o);
+                set_flag(&mut theirs, "a.yaml", "GitHub Token", t);
+                let merged = merge_both_ways(&base, &ours, &theirs);
+                let divergent = o != b && t != b && o != t;
+                assert_eq!(
+                    merged.is_err(),
+                    divergent,
+                    "base {b:?} ours {o:?} theirs {t:?}"
+                );
+                if let Ok(merged) = merged {
+                    let expected = if o == b { t } else { o };
+                    assert_eq!(
+                        merged.results["a.yaml"]
+                            .iter()
+                            .find(|f| f.secret_type == "GitHub Token")
+                            .unwrap()
+                            .is_secret,
+                        expected
+                    );
+                }
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------- regeneration
@@ -557,6 +606,25 @@ fn relocation_matches_detect_secrets_for_supported_plugins() {
     let merged = audited_sample(&tree);
     edit_sample(&tree);
     let not_relocated = assert_relocation_agrees(&tree, &merged);
+    let regenerated =
+        regen::regenerate_with(None, tree.root(), ".secrets.baseline", &merged).unwrap();
+    assert_eq!(regenerated.method, Method::Relocated);
+    assert_eq!(regenerated.not_relocated, not_relocated);
+    let flags = flags_of(&regenerated.baseline);
+    assert_eq!(
+        flags[&key(
+            "src/app.py",
+            "JSON Web Token",
+            "34c659f4df06118f5bc39edc355b4542851ad3f6"
+        )]
+            .0,
+        Some(true)
+    );
+    assert!(
+        !flags
+            .keys()
+            .any(|k| k.filename == "keys/deploy.pem" || k.filename == "src/new.py")
+    );
     // KeywordDetector findings cannot be relocated: kept and reported.
     assert!(!not_relocated.is_empty());
     assert!(

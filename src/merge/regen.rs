@@ -94,9 +94,24 @@ pub fn regenerate(
     baseline_path: &str,
     merged: &Baseline,
 ) -> Result<Regenerated, RegenError> {
-    match find_detect_secrets() {
+    regenerate_with(
+        find_detect_secrets().as_deref(),
+        tree_root,
+        baseline_path,
+        merged,
+    )
+}
+
+/// [`regenerate`] with an explicit detect-secrets program, or `None` to relocate.
+pub fn regenerate_with(
+    detect_secrets: Option<&Path>,
+    tree_root: &Path,
+    baseline_path: &str,
+    merged: &Baseline,
+) -> Result<Regenerated, RegenError> {
+    match detect_secrets {
         Some(program) => Ok(Regenerated {
-            baseline: rescan(&program, tree_root, baseline_path, merged)?,
+            baseline: rescan(program, tree_root, baseline_path, merged)?,
             method: Method::DetectSecrets,
             not_relocated: Vec::new(),
         }),
