@@ -5,7 +5,7 @@
 //! ([`super::baseline::merge_at_merge_time`]). Once the merge or rebase is
 //! done, [`regenerate`] puts every finding where it now is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -276,6 +276,7 @@ pub fn relocate(
             Err(e) => return Err(io("read", &path)(e)),
         };
         let lines = relocate::scan_lines(filename, &content);
+        let mut found_by_type = HashMap::new();
         let mut kept = Vec::new();
         for finding in findings {
             let key = FindingKey {
@@ -295,14 +296,12 @@ pub fn relocate(
                     if !merged.has_plugin(plugin) {
                         continue;
                     }
-                    let line = relocate::locate(
-                        filename,
-                        &lines,
-                        &filters,
-                        &finding.secret_type,
-                        &finding.hashed_secret,
-                    );
-                    if let Some(line_number) = line {
+                    let found = found_by_type
+                        .entry(finding.secret_type.as_str())
+                        .or_insert_with(|| {
+                            relocate::first_lines(filename, &lines, &filters, &finding.secret_type)
+                        });
+                    if let Some(&line_number) = found.get(&finding.hashed_secret) {
                         let mut moved = finding.clone();
                         moved.line_number = line_number;
                         kept.push(moved);

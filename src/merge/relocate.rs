@@ -19,6 +19,8 @@
 //! whose normal pass finds nothing, and `KeywordDetector` and the other
 //! plugins, whose Python regexes use look-arounds and back-references.
 
+use std::collections::HashMap;
+
 use regex::Regex;
 use sha1::{Digest, Sha1};
 use std::sync::LazyLock;
@@ -287,23 +289,27 @@ fn yaml_transformed(line: &str) -> String {
     format!("{key}: \"{}\"{comment}", value.replace('"', "\\\""))
 }
 
-/// The 1-based line where a finding of `secret_type` hashing to
-/// `hashed_secret` is first found in `lines`, as detect-secrets would report it.
-pub fn locate(
+/// For each hash the plugin for `secret_type` captures in `lines`, the
+/// 1-based line where detect-secrets would report it: the first line where
+/// it survives the filters. One pass serves every finding of that type.
+pub fn first_lines(
     filename: &str,
     lines: &[String],
     filters: &LineFilters,
     secret_type: &str,
-    hashed_secret: &str,
-) -> Option<u64> {
-    lines.iter().enumerate().find_map(|(i, full)| {
+) -> HashMap<String, u64> {
+    let mut first = HashMap::new();
+    for (i, full) in lines.iter().enumerate() {
         let line = full.trim_end();
         let previous = if i == 0 { "" } else { lines[i - 1].as_str() };
-        let found = !filters.drops_line(filename, line, previous)
-            && captures(secret_type, line).into_iter().any(|secret| {
-                sha1_hex(secret) == hashed_secret
-                    && !filters.drops_secret(secret_type, secret, line)
-            });
-        found.then_some(i as u64 + 1)
-    })
+        if filters.drops_line(filename, line, previous) {
+            continue;
+        }
+        for secret in captures(secret_type, line) {
+            if !filters.drops_secret(secret_type, secret, line) {
+                first.entry(sha1_hex(secret)).or_insert(i as u64 + 1);
+            }
+        }
+    }
+    first
 }
