@@ -162,15 +162,6 @@ impl Baseline {
         })
     }
 
-    /// The value of the `is_baseline_file` filter, if present.
-    pub fn baseline_filename(&self) -> Option<&str> {
-        self.filters_used
-            .iter()
-            .find(|f| f.get("path").and_then(Value::as_str) == Some(BASELINE_FILE_FILTER))
-            .and_then(|f| f.get("filename"))
-            .and_then(Value::as_str)
-    }
-
     /// Records `filename` as the baseline file, as `scan --baseline FILENAME` does.
     pub fn set_baseline_filename(&mut self, filename: &str) {
         self.filters_used

@@ -144,7 +144,7 @@ fn captures<'l>(secret_type: &str, line: &'l str) -> Vec<&'l str> {
     found
 }
 
-pub fn sha1_hex(s: &str) -> String {
+fn sha1_hex(s: &str) -> String {
     Sha1::digest(s.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
