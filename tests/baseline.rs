@@ -340,6 +340,25 @@ fn merge_keeps_each_sides_audit_decisions_and_unions_findings() {
 }
 
 #[test]
+fn merge_keeps_repeated_entries_of_one_key_by_occurrence() {
+    let base = base_baseline();
+    let mut ours = base.clone();
+    let mut repeat = ours.results["a.yaml"][0].clone();
+    repeat.line_number = 20;
+    repeat.is_secret = Some(false);
+    ours.results.get_mut("a.yaml").unwrap().push(repeat);
+    let mut theirs = base.clone();
+    set_flag(&mut theirs, "a.yaml", "GitHub Token", Some(true));
+    let merged = merge_both_ways(&base, &ours, &theirs).unwrap();
+    let tokens: Vec<(u64, Option<bool>)> = merged.results["a.yaml"]
+        .iter()
+        .filter(|f| f.secret_type == "GitHub Token")
+        .map(|f| (f.line_number, f.is_secret))
+        .collect();
+    assert_eq!(tokens, [(3, Some(true)), (20, Some(false))]);
+}
+
+#[test]
 fn merge_keeps_a_finding_one_side_no_longer_has() {
     let base = base_baseline();
     let mut ours = base.clone();
