@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config_store;
 pub mod ingest;
+pub mod merge;
 pub mod model;
 pub mod release;
 pub mod schema;
