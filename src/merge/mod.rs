@@ -6,5 +6,6 @@
 //! detect-secrets itself is not installed.
 
 pub mod baseline;
+pub mod derived;
 pub mod regen;
 pub mod relocate;

@@ -1,0 +1,213 @@
+//! Derived files, regenerated once a merge or rebase has finished.
+//!
+//! A merge driver runs before git writes the other merged files, so it
+//! cannot produce a derived file that is right for the final tree. The
+//! post-merge and post-rewrite hooks (`statebox install`) call
+//! [`regenerate_all`] on the final tree instead: every tracked
+//! `.secrets.baseline`, then the repository's own rules in
+//! `.statebox/derived.yaml`:
+//!
+//! ```yaml
+//! - path: Cargo.lock            # glob, relative to the repository root
+//!   run: cargo generate-lockfile
+//! - path: coverage/**/*.xml
+//!   run: make coverage
+//! ```
+//!
+//! The result is committed on its own ([`commit`]) with a message naming
+//! what was regenerated, so the branch ends consistent and the commit is
+//! easy to review or drop.
+
+use super::baseline::Baseline;
+use super::regen::{self, Method};
+use git2::{Repository, StatusOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const RULES_FILE: &str = ".statebox/derived.yaml";
+pub const BASELINE_NAME: &str = ".secrets.baseline";
+
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub path: String,
+    pub run: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DerivedError {
+    #[error("{RULES_FILE}: {0}")]
+    Rules(String),
+    #[error("{path}: {reason}")]
+    Baseline { path: String, reason: String },
+    #[error("`{run}` (for {path}) failed with {status}")]
+    Command {
+        path: String,
+        run: String,
+        status: std::process::ExitStatus,
+    },
+    #[error("cannot {action}: {source}")]
+    Io {
+        action: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Git(#[from] git2::Error),
+}
+
+/// What a regeneration changed.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Paths (relative to the root) whose content changed.
+    pub regenerated: Vec<String>,
+    /// One line per baseline: which method placed its findings.
+    pub notes: Vec<String>,
+}
+
+/// Reads the rules; no rules file means no rules.
+pub fn load_rules(root: &Path) -> Result<Vec<Rule>, DerivedError> {
+    let path = root.join(RULES_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(DerivedError::Io {
+                action: format!("read {}", path.display()),
+                source: e,
+            });
+        }
+    };
+    let rules: Vec<Rule> =
+        serde_yaml::from_str(&text).map_err(|e| DerivedError::Rules(e.to_string()))?;
+    for rule in &rules {
+        globset::Glob::new(&rule.path)
+            .map_err(|e| DerivedError::Rules(format!("path '{}': {e}", rule.path)))?;
+    }
+    Ok(rules)
+}
+
+fn tracked_baselines(repo: &Repository) -> Result<Vec<String>, DerivedError> {
+    let index = repo.index()?;
+    Ok(index
+        .iter()
+        .filter_map(|e| String::from_utf8(e.path).ok())
+        .filter(|p| p == BASELINE_NAME || p.ends_with(&format!("/{BASELINE_NAME}")))
+        .collect())
+}
+
+/// Regenerates one baseline against the work tree; true if its findings or
+/// settings changed (a new `generated_at` alone is not a change).
+fn regenerate_baseline(
+    root: &Path,
+    path: &str,
+    notes: &mut Vec<String>,
+) -> Result<bool, DerivedError> {
+    let bad = |reason: String| DerivedError::Baseline {
+        path: path.to_owned(),
+        reason,
+    };
+    let file = root.join(path);
+    let text = std::fs::read_to_string(&file).map_err(|e| bad(e.to_string()))?;
+    let current = Baseline::parse(&text).map_err(|e| bad(e.to_string()))?;
+    let regenerated = regen::regenerate(root, path, &current).map_err(|e| bad(e.to_string()))?;
+    let mut note = format!("{path}: findings placed by {}", regenerated.method);
+    if regenerated.method == Method::Relocated && !regenerated.not_relocated.is_empty() {
+        note.push_str(&format!(
+            " ({} finding(s) of unsupported types kept at their line)",
+            regenerated.not_relocated.len()
+        ));
+    }
+    notes.push(note);
+    let mut unchanged = regenerated.baseline.clone();
+    unchanged.generated_at = current.generated_at.clone();
+    if unchanged.to_string() == text {
+        return Ok(false);
+    }
+    std::fs::write(&file, regenerated.baseline.to_string()).map_err(|e| DerivedError::Io {
+        action: format!("write {}", file.display()),
+        source: e,
+    })?;
+    Ok(true)
+}
+
+/// Paths that differ from HEAD or the index, for reporting rule outputs.
+fn dirty_paths(repo: &Repository) -> Result<Vec<String>, DerivedError> {
+    let mut options = StatusOptions::new();
+    options.include_untracked(true).recurse_untracked_dirs(true);
+    Ok(repo
+        .statuses(Some(&mut options))?
+        .iter()
+        .filter_map(|s| s.path().map(str::to_owned))
+        .collect())
+}
+
+/// Regenerates derived files in the work tree at `root`. With `changed`
+/// (the paths the merge or rebase touched), a rule runs only if one of its
+/// paths changed, and baselines only if anything did.
+pub fn regenerate_all(root: &Path, changed: Option<&[String]>) -> Result<Report, DerivedError> {
+    let repo = Repository::open(root)?;
+    let mut report = Report::default();
+    if changed.is_some_and(|c| c.is_empty()) {
+        return Ok(report);
+    }
+    for path in tracked_baselines(&repo)? {
+        if regenerate_baseline(root, &path, &mut report.notes)? {
+            report.regenerated.push(path);
+        }
+    }
+    for rule in load_rules(root)? {
+        let glob = globset::Glob::new(&rule.path)
+            .expect("checked on load")
+            .compile_matcher();
+        if changed.is_some_and(|paths| !paths.iter().any(|p| glob.is_match(p))) {
+            continue;
+        }
+        let before = dirty_paths(&repo)?;
+        let status = Command::new("sh")
+            .args(["-c", &rule.run])
+            .current_dir(root)
+            .status()
+            .map_err(|e| DerivedError::Io {
+                action: format!("run `{}`", rule.run),
+                source: e,
+            })?;
+        if !status.success() {
+            return Err(DerivedError::Command {
+                path: rule.path,
+                run: rule.run,
+                status,
+            });
+        }
+        for path in dirty_paths(&repo)? {
+            if glob.is_match(&path)
+                && !before.contains(&path)
+                && !report.regenerated.contains(&path)
+            {
+                report.regenerated.push(path);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Commits `paths` on HEAD in a commit of their own.
+pub fn commit(root: &Path, paths: &[String]) -> Result<git2::Oid, DerivedError> {
+    let repo = Repository::open(root)?;
+    let mut index = repo.index()?;
+    for path in paths {
+        index.add_path(&PathBuf::from(path))?;
+    }
+    index.write()?;
+    let tree = repo.find_tree(index.write_tree()?)?;
+    let head = repo.head()?.peel_to_commit()?;
+    let signature = repo.signature()?;
+    let message = format!("Regenerate derived files: {}", paths.join(", "));
+    Ok(repo.commit(
+        Some("HEAD"),
+        &signature,
+        &signature,
+        &message,
+        &tree,
+        &[&head],
+    )?)
+}
