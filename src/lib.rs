@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod ingest;
+pub mod merge;
 pub mod model;
 pub mod release;
 pub mod schema;

@@ -3,6 +3,7 @@
 
 mod files;
 mod issue;
+mod merge;
 mod meta;
 mod read;
 mod task;
@@ -96,6 +97,10 @@ pub enum Command {
     Validate(files::ValidateArgs),
     /// Rewrite state files in canonical form
     Fmt(files::FmtArgs),
+    /// Merge a file as git's merge driver: %O %A %B %P
+    MergeDriver(merge::DriverArgs),
+    /// Set git up to merge state files with statebox
+    Install(merge::InstallArgs),
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
 }
@@ -258,6 +263,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Log(args) => read::log(&Context::open(global)?, args),
         Command::Validate(args) => files::validate(global, args),
         Command::Fmt(args) => files::fmt(args),
+        Command::MergeDriver(args) => merge::driver(args),
+        Command::Install(args) => merge::install(global, args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "statebox", &mut std::io::stdout());
