@@ -330,6 +330,10 @@ fn driver_names_the_unreadable_side() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unsupported schema version"), "{stderr}");
+    let (out, _) = drive(dir.path(), &good, &good, "", &path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("theirs version is empty"), "{stderr}");
 }
 
 #[test]

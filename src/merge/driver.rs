@@ -8,6 +8,7 @@
 //! markers instead of a silently kept "ours".
 
 use super::state::merge_states;
+use crate::model::State;
 use crate::release::Release;
 use crate::store::{LoadError, decode};
 use std::path::{Path, PathBuf};
@@ -39,6 +40,9 @@ pub enum DriverError {
         side: &'static str,
         source: LoadError,
     },
+    /// Git does not call drivers for deletions, so an empty side is damage.
+    #[error("the {side} version is empty, left git's text merge")]
+    Empty { side: &'static str },
     #[error("cannot write the merge result of {path_name} to {}: {source}", file.display())]
     Write {
         path_name: String,
@@ -61,42 +65,13 @@ pub fn run_driver(
         let clean = text_merge(base, ours, theirs, path_name)?;
         return Ok(DriverOutcome::TextMerged { clean });
     }
-    let read = |side: &'static str, file: &Path| {
-        std::fs::read(file).map_err(|source| DriverError::Read {
-            side,
-            path_name: path_name.to_owned(),
-            file: file.to_owned(),
-            source,
-        })
-    };
-    let (base_bytes, ours_bytes, theirs_bytes) = (
-        read("base", base)?,
-        read("ours", ours)?,
-        read("theirs", theirs)?,
-    );
-    let parse = |side: &'static str, bytes: &[u8]| {
-        decode(&format!("{path_name} ({side})"), bytes)
-            .map_err(|source| DriverError::Unparsable { side, source })
-    };
-    let parsed = (|| {
-        // Git passes an empty ancestor when both sides added the file.
-        let base_state = if base_bytes.is_empty() {
-            None
-        } else {
-            Some(parse("base", &base_bytes)?)
-        };
-        Ok((
-            base_state,
-            parse("ours", &ours_bytes)?,
-            parse("theirs", &theirs_bytes)?,
-        ))
-    })();
-    let (base_state, ours_state, theirs_state) = match parsed {
+    let (base_state, ours_state, theirs_state) = match read_sides(base, ours, theirs, path_name) {
         Ok(states) => states,
-        Err(e) => {
+        Err(e @ (DriverError::Unparsable { .. } | DriverError::Empty { .. })) => {
             text_merge(base, ours, theirs, path_name)?;
             return Err(e);
         }
+        Err(e) => return Err(e),
     };
     let merged = merge_states(base_state.as_ref(), &ours_state, &theirs_state);
     std::fs::write(ours, merged.to_yaml()).map_err(|source| DriverError::Write {
@@ -105,6 +80,38 @@ pub fn run_driver(
         source,
     })?;
     Ok(DriverOutcome::Merged)
+}
+
+type Sides = (Option<State>, State, State);
+
+fn read_sides(
+    base: &Path,
+    ours: &Path,
+    theirs: &Path,
+    path_name: &str,
+) -> Result<Sides, DriverError> {
+    let read = |side: &'static str, file: &Path| {
+        let bytes = std::fs::read(file).map_err(|source| DriverError::Read {
+            side,
+            path_name: path_name.to_owned(),
+            file: file.to_owned(),
+            source,
+        })?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        decode(&format!("{path_name} ({side})"), &bytes)
+            .map(Some)
+            .map_err(|source| DriverError::Unparsable { side, source })
+    };
+    let present =
+        |side: &'static str, file: &Path| read(side, file)?.ok_or(DriverError::Empty { side });
+    // Git passes an empty ancestor when both sides added the file.
+    Ok((
+        read("base", base)?,
+        present("ours", ours)?,
+        present("theirs", theirs)?,
+    ))
 }
 
 /// `git merge-file` into `ours`; true when it merged without conflicts.

@@ -40,8 +40,8 @@ impl Side {
 /// sides added the file). Symmetric: swapping `ours` and `theirs` gives the
 /// same state.
 pub fn merge_states(base: Option<&State>, ours: &State, theirs: &State) -> State {
-    if let Some(whole) = one_sided(base, Some(ours), Some(theirs)) {
-        return whole.expect("at least one side is present").clone();
+    if let Some(whole) = one_sided(base, Some(ours), Some(theirs)).flatten() {
+        return whole.clone();
     }
     let later = later_write(ours, theirs);
     let mut merged = later.pick(ours, theirs).clone();
