@@ -384,6 +384,11 @@ def main():
         g = git_conflicts[tool]
         print(f"{tool:<10} {t['right']:>6} {t['wrong']:>6} {t['conflict']:>9} "
               f"{statistics.median(ms):>10.2f} {p95:>8.2f}   {g['right']}/{g['wrong']}/{g['conflict']}")
+    # The share of statebox's time that is process start (a 10 MB binary
+    # linking libssl/libcrypto), the same for every statebox command.
+    startup = statistics.median(timed([statebox, "--version"], ROOT)[1] for _ in range(50))
+    print(f"statebox process start alone (--version): median {startup:.2f} ms; "
+          f"merge work per file ~{statistics.median(tally['statebox']['ms']) - startup:.2f} ms")
     base_ms = statistics.median(tally["git"]["ms"])
     for tool in tools:
         if tool != "git":
