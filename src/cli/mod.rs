@@ -5,6 +5,7 @@ mod config;
 mod files;
 mod ingest;
 mod issue;
+mod merge;
 mod meta;
 mod read;
 mod task;
@@ -106,6 +107,10 @@ pub enum Command {
     Fmt(files::FmtArgs),
     /// Read and manage the encrypted config store
     Config(config::ConfigArgs),
+    /// Merge a file as git's merge driver: %O %A %B %P
+    MergeDriver(merge::DriverArgs),
+    /// Set git up to merge state files with statebox
+    Install(merge::InstallArgs),
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
 }
@@ -271,6 +276,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Validate(args) => files::validate(global, args),
         Command::Fmt(args) => files::fmt(args),
         Command::Config(args) => config::run(args),
+        Command::MergeDriver(args) => merge::driver(args),
+        Command::Install(args) => merge::install(global, args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "statebox", &mut std::io::stdout());

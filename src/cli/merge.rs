@@ -1,0 +1,276 @@
+//! `merge-driver` (called by git) and `install` (sets git up to call it).
+
+use super::{CliError, Global, exit};
+use crate::merge::driver::{DriverOutcome, run_driver};
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// Git's merge-driver protocol: 0 = resolved; 1..=128 = conflict, git keeps
+/// what is in %A (here: git's own text merge with markers) as the conflicted
+/// file. statebox never uses the >128 "driver failed" range.
+const CONFLICT: u8 = 1;
+
+#[derive(Debug, Args)]
+pub struct DriverArgs {
+    /// Common ancestor version (%O); empty when both sides added the file
+    pub base: PathBuf,
+    /// Our version (%A); receives the result
+    pub ours: PathBuf,
+    /// Their version (%B)
+    pub theirs: PathBuf,
+    /// The file's path in the repository (%P)
+    pub path: String,
+}
+
+pub fn driver(args: DriverArgs) -> Result<ExitCode, CliError> {
+    match run_driver(&args.base, &args.ours, &args.theirs, &args.path) {
+        Ok(DriverOutcome::Merged | DriverOutcome::TextMerged { clean: true }) => {
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(DriverOutcome::TextMerged { clean: false }) => Ok(ExitCode::from(CONFLICT)),
+        Err(e) => Err(CliError::new(CONFLICT, format!("{}: {e}", args.path))),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Install for the user (global git config and attributes file) instead of this repository
+    #[arg(long)]
+    pub global: bool,
+    /// Only report what is installed and what is missing; exit 1 if anything is missing
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Files git routes to the driver.
+const ATTRIBUTE_LINES: [&str; 2] = [
+    "_releases/**/statebox/*.yaml merge=statebox",
+    ".secrets.baseline merge=statebox",
+];
+
+/// One thing the driver needs in place.
+enum Piece {
+    /// A line in the attributes file.
+    Attribute(&'static str),
+    /// A git config entry at the install's level.
+    Config { key: &'static str, value: String },
+}
+
+/// Where an install goes: one repository, or the user's git setup.
+enum Scope {
+    Repo { top: PathBuf },
+    Global,
+}
+
+impl Scope {
+    fn config_flag(&self) -> &'static str {
+        match self {
+            Scope::Repo { .. } => "--local",
+            Scope::Global => "--global",
+        }
+    }
+
+    fn git(&self) -> Command {
+        let mut git = Command::new("git");
+        if let Scope::Repo { top } = self {
+            git.current_dir(top);
+        }
+        git
+    }
+
+    fn config_get(&self, key: &str) -> Result<Option<String>, CliError> {
+        let out = run(self
+            .git()
+            .args(["config", self.config_flag(), "--get", key]))?;
+        Ok(out.status.success().then(|| {
+            String::from_utf8_lossy(&out.stdout)
+                .trim_end_matches('\n')
+                .to_owned()
+        }))
+    }
+
+    fn config_set(&self, key: &str, value: &str) -> Result<(), CliError> {
+        let out = run(self.git().args(["config", self.config_flag(), key, value]))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(CliError::new(
+                exit::ENVIRONMENT,
+                format!(
+                    "git config {key} failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            ))
+        }
+    }
+}
+
+fn run(command: &mut Command) -> Result<std::process::Output, CliError> {
+    command
+        .output()
+        .map_err(|e| CliError::new(exit::ENVIRONMENT, format!("cannot run git: {e}")))
+}
+
+/// Everything an install sets up, in the order it is done. Post-merge and
+/// post-rewrite hooks (baseline regeneration) belong in this list too.
+fn pieces(
+    scope: &Scope,
+    attributes: &Path,
+    attributes_configured: bool,
+) -> Result<Vec<Piece>, CliError> {
+    let mut pieces: Vec<Piece> = ATTRIBUTE_LINES.into_iter().map(Piece::Attribute).collect();
+    if matches!(scope, Scope::Global) && !attributes_configured {
+        pieces.push(Piece::Config {
+            key: "core.attributesFile",
+            value: attributes.display().to_string(),
+        });
+    }
+    pieces.push(Piece::Config {
+        key: "merge.statebox.name",
+        value: "statebox semantic merge".to_owned(),
+    });
+    pieces.push(Piece::Config {
+        key: "merge.statebox.driver",
+        value: format!("{} merge-driver %O %A %B %P", program()?),
+    });
+    Ok(pieces)
+}
+
+/// How git should call statebox: plain `statebox` when that is this very
+/// program on PATH (so upgrades in place keep working), else this program's
+/// absolute path (tests, and users who run it from a build folder).
+fn program() -> Result<String, CliError> {
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .map_err(|e| CliError::new(exit::ENVIRONMENT, format!("cannot locate statebox: {e}")))?;
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path)
+            .filter_map(|dir| std::fs::canonicalize(dir.join("statebox")).ok())
+            .next()
+            .is_some_and(|found| found == exe)
+    });
+    if on_path {
+        return Ok("statebox".to_owned());
+    }
+    // Git runs the driver through the shell: quote the path.
+    Ok(format!(
+        "'{}'",
+        exe.display().to_string().replace('\'', r"'\''")
+    ))
+}
+
+/// The attributes file for the scope, and whether git config already names it.
+fn attributes_file(scope: &Scope) -> Result<(PathBuf, bool), CliError> {
+    match scope {
+        Scope::Repo { top } => Ok((top.join(".gitattributes"), true)),
+        Scope::Global => {
+            let out = run(Command::new("git").args([
+                "config",
+                "--global",
+                "--path",
+                "--get",
+                "core.attributesFile",
+            ]))?;
+            if out.status.success() {
+                let path = String::from_utf8_lossy(&out.stdout).trim_end().to_owned();
+                return Ok((PathBuf::from(path), true));
+            }
+            // Git's own default location when core.attributesFile is unset.
+            let config_home = std::env::var_os("XDG_CONFIG_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
+                .ok_or_else(|| {
+                    CliError::new(
+                        exit::ENVIRONMENT,
+                        "neither HOME nor XDG_CONFIG_HOME is set: no place for a global attributes file",
+                    )
+                })?;
+            Ok((config_home.join("git/attributes"), false))
+        }
+    }
+}
+
+fn repo_top(global: &Global) -> Result<PathBuf, CliError> {
+    let at = global.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let out = run(Command::new("git")
+        .args(["rev-parse", "--show-toplevel"])
+        .current_dir(&at))?;
+    if !out.status.success() {
+        return Err(CliError::new(
+            exit::ENVIRONMENT,
+            format!(
+                "{} is not inside a git work tree (use --global to install for the user)",
+                at.display()
+            ),
+        ));
+    }
+    Ok(PathBuf::from(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+    ))
+}
+
+pub fn install(global: &Global, args: InstallArgs) -> Result<ExitCode, CliError> {
+    let scope = if args.global {
+        Scope::Global
+    } else {
+        Scope::Repo {
+            top: repo_top(global)?,
+        }
+    };
+    let (attributes, configured) = attributes_file(&scope)?;
+    let io_error = |e: std::io::Error| {
+        CliError::new(exit::ENVIRONMENT, format!("{}: {e}", attributes.display()))
+    };
+    let mut existing = match std::fs::read_to_string(&attributes) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(io_error(e)),
+    };
+    let mut missing = 0;
+    for piece in pieces(&scope, &attributes, configured)? {
+        let (present, what) = match &piece {
+            Piece::Attribute(line) => (
+                existing.lines().any(|l| l.trim() == *line),
+                format!("{}: {line}", attributes.display()),
+            ),
+            Piece::Config { key, value } => (
+                scope.config_get(key)?.as_deref() == Some(value.as_str()),
+                format!("git config {} {key} = {value}", scope.config_flag()),
+            ),
+        };
+        if present {
+            println!("installed: {what}");
+            continue;
+        }
+        if args.check {
+            println!("missing:   {what}");
+            missing += 1;
+            continue;
+        }
+        match &piece {
+            Piece::Attribute(line) => {
+                if !existing.is_empty() && !existing.ends_with('\n') {
+                    existing.push('\n');
+                }
+                existing.push_str(line);
+                existing.push('\n');
+                if let Some(dir) = attributes.parent() {
+                    std::fs::create_dir_all(dir).map_err(io_error)?;
+                }
+                std::fs::write(&attributes, &existing).map_err(io_error)?;
+            }
+            Piece::Config { key, value } => scope.config_set(key, value)?,
+        }
+        println!("added:     {what}");
+    }
+    if missing > 0 {
+        eprintln!(
+            "statebox: {missing} piece(s) of the merge driver setup missing; run `statebox install{}`",
+            if args.global { " --global" } else { "" }
+        );
+        return Ok(ExitCode::from(exit::CHECK_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,140 @@
+//! The git merge driver: `statebox merge-driver %O %A %B %P`.
+//!
+//! Git hands over three temporary files (ancestor, ours, theirs) and the
+//! path being merged; the result goes into the "ours" file. State files are
+//! merged by meaning and written canonically. Anything else, and a state file
+//! with a side that does not parse, gets git's own text merge (`git
+//! merge-file`) written in place, so the user sees the usual conflict
+//! markers instead of a silently kept "ours".
+
+use super::state::merge_states;
+use crate::model::State;
+use crate::release::Release;
+use crate::store::{LoadError, decode};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DriverOutcome {
+    /// A state file merged by meaning; ours holds the canonical result.
+    Merged,
+    /// Not a file statebox merges by meaning: ours holds git's text merge,
+    /// with conflict markers unless `clean`.
+    TextMerged { clean: bool },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("cannot read the {side} version of {path_name} ({}): {source}", file.display())]
+    Read {
+        side: &'static str,
+        path_name: String,
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    /// Git's text merge (with markers) was left in ours.
+    #[error(
+        "the {side} version does not parse, left git's text merge with conflict markers: {source}"
+    )]
+    Unparsable {
+        side: &'static str,
+        source: LoadError,
+    },
+    /// Git does not call drivers for deletions, so an empty side is damage.
+    #[error("the {side} version is empty, left git's text merge")]
+    Empty { side: &'static str },
+    #[error("cannot write the merge result of {path_name} to {}: {source}", file.display())]
+    Write {
+        path_name: String,
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("git merge-file failed on {path_name}: {problem}")]
+    TextMerge { path_name: String, problem: String },
+}
+
+/// Merges `ours` with `theirs` against `base` in place, as git asks;
+/// `path_name` is the file's path in the repository (`%P`).
+pub fn run_driver(
+    base: &Path,
+    ours: &Path,
+    theirs: &Path,
+    path_name: &str,
+) -> Result<DriverOutcome, DriverError> {
+    if Release::from_path(path_name).is_none() {
+        let clean = text_merge(base, ours, theirs, path_name)?;
+        return Ok(DriverOutcome::TextMerged { clean });
+    }
+    let (base_state, ours_state, theirs_state) = match read_sides(base, ours, theirs, path_name) {
+        Ok(states) => states,
+        Err(e @ (DriverError::Unparsable { .. } | DriverError::Empty { .. })) => {
+            text_merge(base, ours, theirs, path_name)?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    let merged = merge_states(base_state.as_ref(), &ours_state, &theirs_state);
+    std::fs::write(ours, merged.to_yaml()).map_err(|source| DriverError::Write {
+        path_name: path_name.to_owned(),
+        file: ours.to_owned(),
+        source,
+    })?;
+    Ok(DriverOutcome::Merged)
+}
+
+type Sides = (Option<State>, State, State);
+
+fn read_sides(
+    base: &Path,
+    ours: &Path,
+    theirs: &Path,
+    path_name: &str,
+) -> Result<Sides, DriverError> {
+    let read = |side: &'static str, file: &Path| {
+        let bytes = std::fs::read(file).map_err(|source| DriverError::Read {
+            side,
+            path_name: path_name.to_owned(),
+            file: file.to_owned(),
+            source,
+        })?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        decode(&format!("{path_name} ({side})"), &bytes)
+            .map(Some)
+            .map_err(|source| DriverError::Unparsable { side, source })
+    };
+    let present =
+        |side: &'static str, file: &Path| read(side, file)?.ok_or(DriverError::Empty { side });
+    // Git passes an empty ancestor when both sides added the file.
+    Ok((
+        read("base", base)?,
+        present("ours", ours)?,
+        present("theirs", theirs)?,
+    ))
+}
+
+/// `git merge-file` into `ours`; true when it merged without conflicts.
+fn text_merge(
+    base: &Path,
+    ours: &Path,
+    theirs: &Path,
+    path_name: &str,
+) -> Result<bool, DriverError> {
+    let failed = |problem: String| DriverError::TextMerge {
+        path_name: path_name.to_owned(),
+        problem,
+    };
+    let status = Command::new("git")
+        .arg("merge-file")
+        .args(["-L", "ours", "-L", "base", "-L", "theirs"])
+        .args([ours, base, theirs])
+        .status()
+        .map_err(|e| failed(format!("cannot run git: {e}")))?;
+    // Exit status: the number of conflicts, negative (>127) on error.
+    match status.code() {
+        Some(0) => Ok(true),
+        Some(1..=127) => Ok(false),
+        other => Err(failed(format!("exit status {other:?}"))),
+    }
+}
