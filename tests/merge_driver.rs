@@ -309,11 +309,11 @@ fn other_files_get_git_text_merge() {
         "a\nb\nc\n",
         "A\nb\nc\n",
         "a\nb\nC\n",
-        ".secrets.baseline",
+        "docs/notes.txt",
     );
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(merged, "A\nb\nC\n");
-    let (out, merged) = drive(dir.path(), "a\n", "x\n", "y\n", ".secrets.baseline");
+    let (out, merged) = drive(dir.path(), "a\n", "x\n", "y\n", "docs/notes.txt");
     assert_eq!(out.status.code(), Some(1));
     assert!(merged.contains("<<<<<<< ours"), "{merged}");
 }

@@ -25,9 +25,11 @@ pub struct DriverArgs {
 
 pub fn driver(args: DriverArgs) -> Result<ExitCode, CliError> {
     match run_driver(&args.base, &args.ours, &args.theirs, &args.path) {
-        Ok(DriverOutcome::Merged | DriverOutcome::TextMerged { clean: true }) => {
-            Ok(ExitCode::SUCCESS)
-        }
+        Ok(
+            DriverOutcome::Merged
+            | DriverOutcome::BaselineMerged
+            | DriverOutcome::TextMerged { clean: true },
+        ) => Ok(ExitCode::SUCCESS),
         Ok(DriverOutcome::TextMerged { clean: false }) => Ok(ExitCode::from(CONFLICT)),
         Err(e) => Err(CliError::new(CONFLICT, format!("{}: {e}", args.path))),
     }
@@ -55,7 +57,16 @@ enum Piece {
     Attribute(&'static str),
     /// A git config entry at the install's level.
     Config { key: &'static str, value: String },
+    /// A hook script that hands over to `statebox hook NAME` (repository
+    /// installs only: hooks live in the repository).
+    Hook { path: PathBuf, script: String },
 }
+
+/// Hooks after which derived files are regenerated on the final tree:
+/// merges, rebases, and (post-commit, filtered to cherry-picks) picks.
+const HOOKS: [&str; 3] = ["post-merge", "post-rewrite", "post-commit"];
+/// Marks hook scripts statebox wrote, so it never overwrites anyone else's.
+const HOOK_MARKER: &str = "# installed by statebox install";
 
 /// Where an install goes: one repository, or the user's git setup.
 enum Scope {
@@ -106,6 +117,17 @@ impl Scope {
     }
 }
 
+fn write_hook(path: &Path, script: &str) -> Result<(), CliError> {
+    use std::os::unix::fs::PermissionsExt;
+    let failed =
+        |e: std::io::Error| CliError::new(exit::ENVIRONMENT, format!("{}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(failed)?;
+    }
+    std::fs::write(path, script).map_err(failed)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(failed)
+}
+
 fn run(command: &mut Command) -> Result<std::process::Output, CliError> {
     command
         .output()
@@ -130,11 +152,35 @@ fn pieces(
         key: "merge.statebox.name",
         value: "statebox semantic merge".to_owned(),
     });
+    let program = program()?;
     pieces.push(Piece::Config {
         key: "merge.statebox.driver",
-        value: format!("{} merge-driver %O %A %B %P", program()?),
+        value: format!("{program} merge-driver %O %A %B %P"),
     });
+    if let Scope::Repo { top } = scope {
+        let hooks = hooks_dir(top)?;
+        for name in HOOKS {
+            pieces.push(Piece::Hook {
+                path: hooks.join(name),
+                script: format!("#!/bin/sh\n{HOOK_MARKER}\nexec {program} hook {name} \"$@\"\n"),
+            });
+        }
+    }
     Ok(pieces)
+}
+
+/// The hooks folder git uses for the repository (honours core.hooksPath).
+fn hooks_dir(top: &Path) -> Result<PathBuf, CliError> {
+    let out = run(Command::new("git")
+        .args(["rev-parse", "--git-path", "hooks"])
+        .current_dir(top))?;
+    if !out.status.success() {
+        return Err(CliError::new(
+            exit::ENVIRONMENT,
+            "cannot find the repository's hooks folder",
+        ));
+    }
+    Ok(top.join(String::from_utf8_lossy(&out.stdout).trim_end()))
 }
 
 /// How git should call statebox: plain `statebox` when that is this very
@@ -239,6 +285,23 @@ pub fn install(global: &Global, args: InstallArgs) -> Result<ExitCode, CliError>
                 scope.config_get(key)?.as_deref() == Some(value.as_str()),
                 format!("git config {} {key} = {value}", scope.config_flag()),
             ),
+            Piece::Hook { path, script } => {
+                let current = std::fs::read_to_string(path).ok();
+                if current.as_ref().is_some_and(|c| !c.contains(HOOK_MARKER)) {
+                    // Someone else's hook: leave it, say what to add.
+                    println!(
+                        "missing:   {} is not statebox's; add to it: {}",
+                        path.display(),
+                        script.lines().last().unwrap_or_default()
+                    );
+                    missing += 1;
+                    continue;
+                }
+                (
+                    current.as_deref() == Some(script.as_str()),
+                    format!("hook {}", path.display()),
+                )
+            }
         };
         if present {
             println!("installed: {what}");
@@ -262,6 +325,7 @@ pub fn install(global: &Global, args: InstallArgs) -> Result<ExitCode, CliError>
                 std::fs::write(&attributes, &existing).map_err(io_error)?;
             }
             Piece::Config { key, value } => scope.config_set(key, value)?,
+            Piece::Hook { path, script } => write_hook(path, script)?,
         }
         println!("added:     {what}");
     }

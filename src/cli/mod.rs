@@ -8,6 +8,7 @@ mod issue;
 mod merge;
 mod meta;
 mod read;
+mod regen;
 mod task;
 
 use crate::catalog::{Catalog, CatalogError};
@@ -111,6 +112,11 @@ pub enum Command {
     MergeDriver(merge::DriverArgs),
     /// Set git up to merge state files with statebox
     Install(merge::InstallArgs),
+    /// Regenerate derived files (.secrets.baseline, .statebox/derived.yaml rules) on the work tree
+    Regen(regen::RegenArgs),
+    /// Run by the git hooks `statebox install` writes
+    #[command(hide = true)]
+    Hook(regen::HookArgs),
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
 }
@@ -278,6 +284,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Config(args) => config::run(args),
         Command::MergeDriver(args) => merge::driver(args),
         Command::Install(args) => merge::install(global, args),
+        Command::Regen(args) => regen::regen(global, args),
+        Command::Hook(args) => regen::hook(global, args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "statebox", &mut std::io::stdout());

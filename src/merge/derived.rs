@@ -211,3 +211,35 @@ pub fn commit(root: &Path, paths: &[String]) -> Result<git2::Oid, DerivedError> 
         &[&head],
     )?)
 }
+
+/// Paths that differ between `rev` and HEAD: what a merge or rebase touched
+/// (`ORIG_HEAD`), or a cherry-pick (`HEAD~1`).
+pub fn changed_paths(root: &Path, rev: &str) -> Result<Vec<String>, DerivedError> {
+    let repo = Repository::open(root)?;
+    let old = repo.revparse_single(rev)?.peel_to_tree()?;
+    let new = repo.head()?.peel_to_tree()?;
+    let diff = repo.diff_tree_to_tree(Some(&old), Some(&new), None)?;
+    let mut paths = Vec::new();
+    for delta in diff.deltas() {
+        for file in [delta.old_file(), delta.new_file()] {
+            if let Some(path) = file.path().and_then(Path::to_str)
+                && !paths.iter().any(|p| p == path)
+            {
+                paths.push(path.to_owned());
+            }
+        }
+    }
+    Ok(paths)
+}
+
+/// Whether HEAD was last moved by a cherry-pick: post-commit also runs for
+/// ordinary commits and for every pick of a rebase (post-rewrite covers
+/// those at the end), and must not run for statebox's own commit.
+pub fn head_moved_by_cherry_pick(root: &Path) -> Result<bool, DerivedError> {
+    let repo = Repository::open(root)?;
+    let reflog = repo.reflog("HEAD")?;
+    Ok(reflog
+        .get(0)
+        .and_then(|e| e.message().map(|m| m.starts_with("cherry-pick")))
+        .unwrap_or(false))
+}

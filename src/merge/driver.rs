@@ -7,6 +7,8 @@
 //! merge-file`) written in place, so the user sees the usual conflict
 //! markers instead of a silently kept "ours".
 
+use super::baseline::{Baseline, BaselineConflict, BaselineParseError, merge_at_merge_time};
+use super::derived::BASELINE_NAME;
 use super::state::merge_states;
 use crate::model::State;
 use crate::release::Release;
@@ -18,6 +20,9 @@ use std::process::Command;
 pub enum DriverOutcome {
     /// A state file merged by meaning; ours holds the canonical result.
     Merged,
+    /// A detect-secrets baseline: flags and settings merged, findings
+    /// unioned; line numbers are provisional until regeneration.
+    BaselineMerged,
     /// Not a file statebox merges by meaning: ours holds git's text merge,
     /// with conflict markers unless `clean`.
     TextMerged { clean: bool },
@@ -49,6 +54,15 @@ pub enum DriverError {
         file: PathBuf,
         source: std::io::Error,
     },
+    /// Both sides set an audit flag or setting differently; git's text
+    /// merge (with markers) was left in ours.
+    #[error("{0}; left git's text merge with conflict markers")]
+    BaselineConflict(#[from] BaselineConflict),
+    #[error("the {side} version of the baseline does not parse, left git's text merge: {source}")]
+    BaselineUnparsable {
+        side: &'static str,
+        source: BaselineParseError,
+    },
     #[error("git merge-file failed on {path_name}: {problem}")]
     TextMerge { path_name: String, problem: String },
 }
@@ -61,6 +75,9 @@ pub fn run_driver(
     theirs: &Path,
     path_name: &str,
 ) -> Result<DriverOutcome, DriverError> {
+    if is_baseline(path_name) {
+        return merge_baselines(base, ours, theirs, path_name);
+    }
     if Release::from_path(path_name).is_none() {
         let clean = text_merge(base, ours, theirs, path_name)?;
         return Ok(DriverOutcome::TextMerged { clean });
@@ -80,6 +97,64 @@ pub fn run_driver(
         source,
     })?;
     Ok(DriverOutcome::Merged)
+}
+
+fn is_baseline(path_name: &str) -> bool {
+    path_name == BASELINE_NAME || path_name.ends_with(&format!("/{BASELINE_NAME}"))
+}
+
+/// At merge time the rest of the merged tree is not written yet, so only
+/// what does not depend on it is settled here: audit flags and settings
+/// three-way, findings unioned. The post-merge/post-rewrite hooks then
+/// regenerate the baseline on the final tree (`statebox regen`).
+fn merge_baselines(
+    base: &Path,
+    ours: &Path,
+    theirs: &Path,
+    path_name: &str,
+) -> Result<DriverOutcome, DriverError> {
+    match merged_baseline(base, ours, theirs, path_name) {
+        Ok(baseline) => {
+            std::fs::write(ours, baseline.to_string()).map_err(|source| DriverError::Write {
+                path_name: path_name.to_owned(),
+                file: ours.to_owned(),
+                source,
+            })?;
+            Ok(DriverOutcome::BaselineMerged)
+        }
+        Err(e @ DriverError::Read { .. }) => Err(e),
+        Err(e) => {
+            text_merge(base, ours, theirs, path_name)?;
+            Err(e)
+        }
+    }
+}
+
+fn merged_baseline(
+    base: &Path,
+    ours: &Path,
+    theirs: &Path,
+    path_name: &str,
+) -> Result<Baseline, DriverError> {
+    let read = |side: &'static str, file: &Path| -> Result<Option<Baseline>, DriverError> {
+        let text = std::fs::read_to_string(file).map_err(|source| DriverError::Read {
+            side,
+            path_name: path_name.to_owned(),
+            file: file.to_owned(),
+            source,
+        })?;
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        Baseline::parse(&text)
+            .map(Some)
+            .map_err(|source| DriverError::BaselineUnparsable { side, source })
+    };
+    let present =
+        |side: &'static str, file: &Path| read(side, file)?.ok_or(DriverError::Empty { side });
+    let base = read("base", base)?;
+    let (ours, theirs) = (present("ours", ours)?, present("theirs", theirs)?);
+    Ok(merge_at_merge_time(base.as_ref(), &ours, &theirs)?)
 }
 
 type Sides = (Option<State>, State, State);

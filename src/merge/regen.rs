@@ -168,6 +168,13 @@ pub fn rescan(
     }
     let text = std::fs::read_to_string(&copy).map_err(io("read", &copy))?;
     let mut scanned = Baseline::parse(&text)?;
+    // The tool skips a file when its basename equals the `--baseline`
+    // argument as given (`is_baseline_file`), so `--baseline .secrets.baseline`
+    // skips the baseline itself. The copy's path is absolute and never
+    // matches, so apply the rule for the path the user's own scans use.
+    scanned.results.retain(|file, _| {
+        Path::new(file).file_name().and_then(|n| n.to_str()) != Some(baseline_path)
+    });
     scanned.set_baseline_filename(baseline_path);
     apply_flags(&mut scanned, merged);
     scanned.sort();
