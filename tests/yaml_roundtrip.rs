@@ -33,7 +33,11 @@ fn release_files_round_trip_byte_for_byte() {
     let Some(fixtures) = fixtures() else { return };
     let mut files = Vec::new();
     yaml_files(&fixtures.join("statebox/_releases"), &mut files);
-    assert!(!files.is_empty(), "no fixtures under {}", fixtures.display());
+    assert!(
+        !files.is_empty(),
+        "no fixtures under {}",
+        fixtures.display()
+    );
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
         let value = yaml::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
@@ -108,14 +112,18 @@ fn unknown_alias_and_tag_are_rejected() {
     assert_eq!(err.line, 1, "{err}");
     let err = parse_error("a: 1\nb: !!binary aGVsbG8=\n");
     assert_eq!(err.line, 2, "{err}");
-    assert!(err.message.contains("!!binary") || err.message.contains("binary"), "{err}");
+    assert!(
+        err.message.contains("!!binary") || err.message.contains("binary"),
+        "{err}"
+    );
 }
 
 #[test]
 fn merge_keys_and_aliases_resolve_like_safe_load() {
     // PyYAML gives {'y': 2, 'z': 5, 'x': 1, 'w': {'x': 1, 'y': 2}}: merged
     // lists are applied last to first, earlier mappings winning.
-    let text = "base: &b {x: 1, y: 2}\nother: &o {y: 3, z: 4}\nm:\n  <<: [*b, *o]\n  z: 5\n  w: *b\n";
+    let text =
+        "base: &b {x: 1, y: 2}\nother: &o {y: 3, z: 4}\nm:\n  <<: [*b, *o]\n  z: 5\n  w: *b\n";
     let value = yaml::parse(text).unwrap();
     let m = value.as_map().unwrap().get("m").unwrap();
     let want = "y: 2\nz: 5\nx: 1\nw:\n  x: 1\n  y: 2\n";

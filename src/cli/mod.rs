@@ -5,13 +5,14 @@ mod files;
 mod issue;
 mod meta;
 mod read;
+mod sync;
 mod task;
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::model::OpError;
 use crate::release::{InvalidRelease, Release};
 use crate::store::{
-    self, DirStore, GitStore, LoadError, RetryPolicy, Store, StoreError, WriteError,
+    self, DirStore, GitStore, LoadError, RetryPolicy, Store, StoreError, SyncedGitStore, WriteError,
 };
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -31,6 +32,9 @@ pub mod exit {
     pub const BAD_STATE: u8 = 5;
     /// Other writers kept winning; the write was not made.
     pub const CONTENTION: u8 = 6;
+    /// Written locally, but the remote was unreachable; `statebox sync`
+    /// delivers it.
+    pub const REMOTE_UNREACHABLE: u8 = 7;
     /// git, file system or other environment failure.
     pub const ENVIRONMENT: u8 = 10;
 }
@@ -65,6 +69,24 @@ pub struct Global {
         conflicts_with = "repo"
     )]
     pub dir: Option<PathBuf>,
+    /// git remote that every write is pushed to (the record branch only)
+    #[arg(
+        long,
+        global = true,
+        env = "STATEBOX_REMOTE",
+        value_name = "NAME",
+        conflicts_with = "dir"
+    )]
+    pub remote: Option<String>,
+    /// Use the GitHub API on OWNER/REPO instead of a clone (token in GITHUB_TOKEN)
+    #[arg(
+        long,
+        global = true,
+        env = "STATEBOX_GITHUB",
+        value_name = "OWNER/REPO",
+        conflicts_with_all = ["dir", "repo", "remote"]
+    )]
+    pub github: Option<String>,
     /// Task catalog file: one display name per line [default: the release QE catalog]
     #[arg(long, global = true, env = "STATEBOX_CATALOG", value_name = "FILE")]
     pub catalog: Option<PathBuf>,
@@ -96,6 +118,12 @@ pub enum Command {
     Validate(files::ValidateArgs),
     /// Rewrite state files in canonical form
     Fmt(files::FmtArgs),
+    /// Fetch the record branch from the remote and integrate it
+    Pull(sync::SyncArgs),
+    /// Push local record commits to the remote
+    Push(sync::SyncArgs),
+    /// Pull, replay local commits the remote lacks, and push
+    Sync(sync::SyncArgs),
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
 }
@@ -144,7 +172,11 @@ impl From<CatalogError> for CliError {
 
 impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
-        CliError::new(exit::ENVIRONMENT, e.to_string())
+        let code = match e {
+            StoreError::RemoteUnreachable { .. } => exit::REMOTE_UNREACHABLE,
+            _ => exit::ENVIRONMENT,
+        };
+        CliError::new(code, e.to_string())
     }
 }
 
@@ -180,22 +212,19 @@ pub struct Context {
 
 impl Context {
     fn open(global: &Global) -> Result<Self, CliError> {
-        let store: Box<dyn Store> = match &global.dir {
-            Some(dir) => Box::new(DirStore::new(dir)),
-            None => {
-                let at = global.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-                let repo = GitStore::open(&at, &global.branch).map_err(|e| {
-                    CliError::new(
-                        exit::ENVIRONMENT,
-                        format!("cannot open a git repository at {}: {e}", at.display()),
-                    )
-                })?;
-                Box::new(repo)
-            }
-        };
         let catalog = match &global.catalog {
             Some(path) => Catalog::from_file(path)?,
             None => Catalog::default(),
+        };
+        let store: Box<dyn Store> = match (&global.dir, &global.github, &global.remote) {
+            (Some(dir), _, _) => Box::new(DirStore::new(dir)),
+            (None, Some(_repo), _) => todo!(),
+            (None, None, None) => Box::new(open_git(global)?),
+            (None, None, Some(remote)) => Box::new(SyncedGitStore::new(
+                open_git(global)?,
+                remote,
+                catalog.clone(),
+            )?),
         };
         Ok(Context {
             store,
@@ -228,6 +257,16 @@ impl Context {
     }
 }
 
+fn open_git(global: &Global) -> Result<GitStore, CliError> {
+    let at = global.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    GitStore::open(&at, &global.branch).map_err(|e| {
+        CliError::new(
+            exit::ENVIRONMENT,
+            format!("cannot open a git repository at {}: {e}", at.display()),
+        )
+    })
+}
+
 /// Prints a write's outcome: what changed, or that nothing needed to.
 fn report(outcome: &store::Outcome) {
     match &outcome.written {
@@ -258,6 +297,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Log(args) => read::log(&Context::open(global)?, args),
         Command::Validate(args) => files::validate(global, args),
         Command::Fmt(args) => files::fmt(args),
+        Command::Pull(args) => sync::pull(global, args),
+        Command::Push(args) => sync::push(global, args),
+        Command::Sync(args) => sync::sync(global, args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "statebox", &mut std::io::stdout());

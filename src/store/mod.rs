@@ -4,9 +4,11 @@
 
 mod dir;
 mod git;
+pub mod remote;
 
 pub use dir::DirStore;
 pub use git::{DEFAULT_BRANCH, GitStore};
+pub use remote::SyncedGitStore;
 
 use crate::catalog::Catalog;
 use crate::model::{Op, OpError, ShapeError, State};
@@ -48,6 +50,27 @@ pub enum StoreError {
     },
     #[error("{0} is not supported by this store")]
     Unsupported(&'static str),
+    /// The write is committed locally but could not reach the remote.
+    #[error(
+        "remote '{remote}' is unreachable ({reason}); {pending} commit(s) kept locally on branch '{branch}'; `statebox sync` delivers them"
+    )]
+    RemoteUnreachable {
+        remote: String,
+        branch: String,
+        reason: String,
+        pending: usize,
+    },
+    #[error("remote '{remote}': {reason}")]
+    Remote { remote: String, reason: String },
+    /// A local commit the remote lacks cannot be replayed on the remote's tip.
+    #[error(
+        "commit {commit} on branch '{branch}' has no valid {OP_TRAILER} trailer ({reason}), so it cannot be replayed onto the remote; merge it by hand"
+    )]
+    NotReplayable {
+        commit: String,
+        branch: String,
+        reason: String,
+    },
 }
 
 /// A state file on the store that cannot be used; nothing is written.
@@ -98,6 +121,33 @@ pub trait Store {
     fn history(&self, _path: &str) -> Result<Vec<HistoryEntry>, StoreError> {
         Err(StoreError::Unsupported("history"))
     }
+}
+
+/// Commit trailers naming the release and the operation a commit made, so
+/// a commit the remote rejected can be replayed as an operation elsewhere.
+pub const RELEASE_TRAILER: &str = "Statebox-Release";
+pub const OP_TRAILER: &str = "Statebox-Op";
+
+/// A write's commit message: the summary, then the trailers.
+fn commit_message(summary: &str, release: &Release, op: &Op) -> String {
+    let op = serde_json::to_string(op).expect("operations serialize to JSON");
+    format!("{summary}\n\n{RELEASE_TRAILER}: {release}\n{OP_TRAILER}: {op}\n")
+}
+
+/// The release and operation recorded in a commit message's trailers.
+pub fn recorded_op(message: &str) -> Result<(Release, Op), String> {
+    let trailer = |key: &str| {
+        message
+            .lines()
+            .rev()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
+            .ok_or_else(|| format!("no {key} trailer"))
+    };
+    let release = trailer(RELEASE_TRAILER)?
+        .parse::<Release>()
+        .map_err(|e| e.to_string())?;
+    let op = serde_json::from_str(trailer(OP_TRAILER)?).map_err(|e| e.to_string())?;
+    Ok((release, op))
 }
 
 /// Parses a state file's bytes, naming the file in every error.
@@ -213,7 +263,8 @@ pub fn apply(
             });
         }
         let bytes = applied.state.to_yaml();
-        match store.write(&path, bytes.as_bytes(), &snapshot.version, &applied.message) {
+        let message = commit_message(&applied.message, release, op);
+        match store.write(&path, bytes.as_bytes(), &snapshot.version, &message) {
             Ok(version) => {
                 tracing::debug!(%path, attempt, "wrote {}", applied.message);
                 return Ok(Outcome {

@@ -164,8 +164,7 @@ fn analyze_scalar(scalar: &[char]) -> Analysis {
             if matches!(ch, '?' | ':' | '-') && followed_by_whitespace {
                 block_indicators = true;
             }
-        } else if (ch == ':' && followed_by_whitespace) || (ch == '#' && preceded_by_whitespace)
-        {
+        } else if (ch == ':' && followed_by_whitespace) || (ch == '#' && preceded_by_whitespace) {
             block_indicators = true;
         }
 
@@ -467,10 +466,7 @@ impl Emitter {
 
     fn write_indent(&mut self) {
         let indent = self.indent.unwrap_or(0);
-        if !self.indention
-            || self.column > indent
-            || (self.column == indent && !self.whitespace)
-        {
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
             self.write_line_break(None);
         }
         if self.column < indent {
@@ -587,10 +583,12 @@ impl Emitter {
         for end in 0..=text.len() {
             let ch = text.get(end).copied();
             let needs_escape = ch.is_none_or(|c| {
-                matches!(c, '"' | '\\' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{FEFF}')
-                    || !((' '..='~').contains(&c)
-                        || ('\u{A0}'..='\u{D7FF}').contains(&c)
-                        || ('\u{E000}'..='\u{FFFD}').contains(&c))
+                matches!(
+                    c,
+                    '"' | '\\' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{FEFF}'
+                ) || !((' '..='~').contains(&c)
+                    || ('\u{A0}'..='\u{D7FF}').contains(&c)
+                    || ('\u{E000}'..='\u{FFFD}').contains(&c))
             });
             if needs_escape {
                 if start < end {

@@ -65,7 +65,10 @@ fn check_printable(text: &str) -> Result<(), ParseError> {
         .chars()
         .count()
         + 1;
-    let ch = text[index..].chars().next().expect("index is a char boundary");
+    let ch = text[index..]
+        .chars()
+        .next()
+        .expect("index is a char boundary");
     Err(ParseError {
         line,
         column,

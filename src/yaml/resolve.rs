@@ -35,9 +35,7 @@ fn regex(pattern: &str) -> Regex {
 }
 
 static BOOL: LazyLock<Regex> = LazyLock::new(|| {
-    regex(
-        r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
-    )
+    regex(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$")
 });
 static FLOAT: LazyLock<Regex> = LazyLock::new(|| {
     regex(concat!(
@@ -107,15 +105,17 @@ pub(crate) fn construct_plain(text: &str) -> Result<Value, String> {
 pub(crate) fn construct(kind: Implicit, text: &str) -> Result<Value, String> {
     match kind {
         Implicit::Null => Ok(Value::Null),
-        Implicit::Bool => Ok(Value::Bool(matches!(
-            text.as_bytes()[0],
-            b'y' | b'Y' | b't' | b'T'
-        ) || text.eq_ignore_ascii_case("on"))),
+        Implicit::Bool => Ok(Value::Bool(
+            matches!(text.as_bytes()[0], b'y' | b'Y' | b't' | b'T')
+                || text.eq_ignore_ascii_case("on"),
+        )),
         Implicit::Int => construct_int(text),
         Implicit::Float => Ok(Value::Float(construct_float(text))),
         Implicit::Timestamp => Ok(Value::Timestamp(text.to_owned())),
         Implicit::Str => Ok(Value::Str(text.to_owned())),
-        Implicit::Merge => Err(format!("`{text}` is a merge key and only valid as a mapping key")),
+        Implicit::Merge => Err(format!(
+            "`{text}` is a merge key and only valid as a mapping key"
+        )),
         Implicit::DefaultValue | Implicit::Yaml => Err(format!(
             "plain `{text}` has no value in YAML 1.1; quote it to make it a string"
         )),
@@ -159,7 +159,9 @@ fn construct_int(text: &str) -> Result<Value, String> {
         digits.parse().map_err(|_| out_of_range())?
     };
     let value = if negative { -magnitude } else { magnitude };
-    i64::try_from(value).map(Value::Int).map_err(|_| out_of_range())
+    i64::try_from(value)
+        .map(Value::Int)
+        .map_err(|_| out_of_range())
 }
 
 fn construct_float(text: &str) -> f64 {
@@ -179,7 +181,9 @@ fn construct_float(text: &str) -> f64 {
             0.0,
         )
     } else {
-        digits.parse().expect("the float resolver only admits valid floats")
+        digits
+            .parse()
+            .expect("the float resolver only admits valid floats")
     };
     if negative { -magnitude } else { magnitude }
 }
@@ -192,10 +196,14 @@ mod tests {
     // python3 -c 'import yaml; print(repr(yaml.safe_load("X")))'
     #[test]
     fn bools_in_the_three_cases_only() {
-        for t in ["yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"] {
+        for t in [
+            "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
+        ] {
             assert_eq!(construct_plain(t), Ok(Value::Bool(true)), "{t}");
         }
-        for f in ["no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"] {
+        for f in [
+            "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF",
+        ] {
             assert_eq!(construct_plain(f), Ok(Value::Bool(false)), "{f}");
         }
         for s in ["y", "n", "Y", "yES", "tRUE", "oN", "nO"] {
@@ -237,7 +245,9 @@ mod tests {
 
     #[test]
     fn int_lookalikes_that_stay_strings() {
-        for s in ["09", "1e3", "0x", "0o17", "1:60", "4.19.36", "1,000", "0b2", "1__:30x"] {
+        for s in [
+            "09", "1e3", "0x", "0o17", "1:60", "4.19.36", "1,000", "0b2", "1__:30x",
+        ] {
             assert_eq!(construct_plain(s), Ok(Value::Str(s.into())), "{s}");
         }
     }
@@ -282,7 +292,9 @@ mod tests {
     #[test]
     fn float_lookalikes_that_stay_strings() {
         // YAML 1.1 floats need a dot, and a signed exponent.
-        for s in ["1e3", "1.5e3", "1.0:30", "-.5", "-.nan", ".Nan", "inf", ".", "._1", "1.2.3"] {
+        for s in [
+            "1e3", "1.5e3", "1.0:30", "-.5", "-.nan", ".Nan", "inf", ".", "._1", "1.2.3",
+        ] {
             assert_eq!(construct_plain(s), Ok(Value::Str(s.into())), "{s}");
         }
     }
@@ -299,7 +311,12 @@ mod tests {
         ] {
             assert_eq!(construct_plain(t), Ok(Value::Timestamp(t.into())), "{t}");
         }
-        for s in ["2026-6-25", "2026-06-25T13:00", "2026-Jul-01", "2026-06-25T13"] {
+        for s in [
+            "2026-6-25",
+            "2026-06-25T13:00",
+            "2026-Jul-01",
+            "2026-06-25T13",
+        ] {
             assert_eq!(construct_plain(s), Ok(Value::Str(s.into())), "{s}");
         }
     }

@@ -2,6 +2,8 @@
 //! dirs and the real `statebox` binary.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod git_daemon;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
