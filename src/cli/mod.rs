@@ -218,7 +218,7 @@ impl Context {
         };
         let store: Box<dyn Store> = match (&global.dir, &global.github, &global.remote) {
             (Some(dir), _, _) => Box::new(DirStore::new(dir)),
-            (None, Some(_repo), _) => todo!(),
+            (None, Some(repo), _) => Box::new(sync::github_store(repo, &global.branch)?),
             (None, None, None) => Box::new(open_git(global)?),
             (None, None, Some(remote)) => Box::new(SyncedGitStore::new(
                 open_git(global)?,

@@ -1,10 +1,12 @@
-//! `statebox pull|push|sync`: explicit exchange of the record branch with a
-//! git remote (writes with `--remote` do the same on their own).
+//! Stores away from the local clone: `statebox pull|push|sync` exchange the
+//! record branch with a git remote (writes with `--remote` do the same on
+//! their own), and `--github` opens the GitHub API backend.
 
 use super::{CliError, Global, exit, open_git};
 use crate::catalog::Catalog;
-use crate::store::SyncedGitStore;
+use crate::store::github::DEFAULT_API_URL;
 use crate::store::remote::SyncReport;
+use crate::store::{GitHubStore, SyncedGitStore};
 use clap::Args;
 use std::process::ExitCode;
 
@@ -65,4 +67,17 @@ pub fn push(global: &Global, args: SyncArgs) -> Result<ExitCode, CliError> {
 pub fn sync(global: &Global, args: SyncArgs) -> Result<ExitCode, CliError> {
     print(&open(global, &args)?.sync()?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The GitHub backend for `--github OWNER/REPO`: token from `GITHUB_TOKEN`,
+/// API root from `GITHUB_API_URL` (GitHub Enterprise).
+pub fn github_store(owner_repo: &str, branch: &str) -> Result<GitHubStore, CliError> {
+    let token = std::env::var("GITHUB_TOKEN").map_err(|_| {
+        CliError::new(
+            exit::ENVIRONMENT,
+            format!("--github {owner_repo} needs a token in GITHUB_TOKEN"),
+        )
+    })?;
+    let api = std::env::var("GITHUB_API_URL").unwrap_or_else(|_| DEFAULT_API_URL.to_owned());
+    Ok(GitHubStore::new(owner_repo, branch, &api, &token)?)
 }

@@ -4,10 +4,12 @@
 
 mod dir;
 mod git;
+pub mod github;
 pub mod remote;
 
 pub use dir::DirStore;
 pub use git::{DEFAULT_BRANCH, GitStore};
+pub use github::GitHubStore;
 pub use remote::SyncedGitStore;
 
 use crate::catalog::Catalog;
@@ -60,6 +62,8 @@ pub enum StoreError {
         reason: String,
         pending: usize,
     },
+    #[error("GitHub {repo}: {reason}")]
+    GitHub { repo: String, reason: String },
     #[error("remote '{remote}': {reason}")]
     Remote { remote: String, reason: String },
     /// A local commit the remote lacks cannot be replayed on the remote's tip.
