@@ -250,6 +250,19 @@ pub fn apply(
     catalog: &Catalog,
     retry: &RetryPolicy,
 ) -> Result<Outcome, WriteError> {
+    apply_at(store, release, op, catalog, retry, chrono::Utc::now)
+}
+
+/// [`apply`] with the time the operation happened given by `now`: a
+/// replayed operation keeps the time it was first made.
+pub fn apply_at(
+    store: &dyn Store,
+    release: &Release,
+    op: &Op,
+    catalog: &Catalog,
+    retry: &RetryPolicy,
+    now: impl Fn() -> chrono::DateTime<chrono::Utc>,
+) -> Result<Outcome, WriteError> {
     let path = release.path();
     for attempt in 1..=retry.attempts {
         let snapshot = store.read(&path)?;
@@ -257,7 +270,7 @@ pub fn apply(
             .content
             .map(|bytes| decode_release(&path, &bytes, release))
             .transpose()?;
-        let applied = op.apply(current, release, catalog, chrono::Utc::now())?;
+        let applied = op.apply(current, release, catalog, now())?;
         if !applied.changed {
             return Ok(Outcome {
                 state: applied.state,
@@ -290,4 +303,73 @@ pub fn apply(
         path,
         attempts: retry.attempts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Status;
+    use crate::yaml::{Mapping, Value};
+
+    fn release() -> Release {
+        "4.19.1".parse().unwrap()
+    }
+
+    #[test]
+    fn every_operation_survives_its_commit_trailer() {
+        let mut advisories = Mapping::new();
+        advisories.insert("rpm", Value::Int(169043));
+        let mut metadata = Mapping::new();
+        metadata.insert("advisory_ids", Value::Map(advisories));
+        metadata.insert("release_date", Value::Timestamp("2026-07-01".into()));
+        metadata.insert("note", Value::Str("line one\nline: two".into()));
+        let ops = [
+            Op::Init {
+                metadata: metadata.clone(),
+            },
+            Op::Init {
+                metadata: Mapping::new(),
+            },
+            Op::SetTask {
+                task: "Take Ownership".into(),
+                status: Status::InProgress,
+                result: Some("2026-06-25T13:00:00Z: INFO: go\nStatebox-Op: not a trailer".into()),
+            },
+            Op::AddIssue {
+                text: "flaky".into(),
+                blocker: true,
+                related_tasks: vec!["stage-testing".into()],
+            },
+            Op::ResolveIssue {
+                query: "flaky".into(),
+                resolution: None,
+            },
+            Op::SetMetadata { entries: metadata },
+        ];
+        for op in ops {
+            let message = commit_message("Update something", &release(), &op);
+            assert!(message.starts_with("Update something\n\n"), "{message}");
+            assert_eq!(recorded_op(&message), Ok((release(), op)));
+        }
+    }
+
+    #[test]
+    fn a_message_without_valid_trailers_says_what_is_wrong() {
+        assert_eq!(
+            recorded_op("hand edit").unwrap_err(),
+            "no Statebox-Release trailer"
+        );
+        assert_eq!(
+            recorded_op("x\n\nStatebox-Release: 4.19.1\n").unwrap_err(),
+            "no Statebox-Op trailer"
+        );
+        let bad_json = recorded_op("x\n\nStatebox-Release: 4.19.1\nStatebox-Op: {\"op\":\"fly\"}");
+        assert!(bad_json.unwrap_err().contains("unknown variant `fly`"));
+        let bad_release = recorded_op("x\n\nStatebox-Release: ../etc\nStatebox-Op: {}");
+        assert!(bad_release.unwrap_err().contains("../etc"));
+        let bad_status = recorded_op(
+            "x\n\nStatebox-Release: 4.19.1\nStatebox-Op: {\"op\":\"set_task\",\"task\":\"t\",\"status\":\"Done\",\"result\":null}",
+        );
+        assert!(bad_status.unwrap_err().contains("Done"));
+    }
 }

@@ -10,7 +10,8 @@
 //! Integration never merges files: commits store files, not intent, so each
 //! local commit the remote lacks is replayed as the *operation* it recorded
 //! (the `Statebox-Op` trailer every statebox commit carries) on top of the
-//! remote tip, through the same `store::apply` path as any write, on a
+//! remote tip, through the same `store::apply` path as any write (with the
+//! commit's own time as "now", so timestamps say when it happened), on a
 //! private scratch ref; the local branch is then moved compare-and-swap to
 //! the result. Why this loses and duplicates nothing:
 //! - a commit the remote already has is an ancestor of its tip and is never
@@ -392,13 +393,10 @@ impl SyncedGitStore {
             };
             let (release, op) = recorded_op(&String::from_utf8_lossy(commit.message_bytes()))
                 .map_err(not_replayable)?;
-            match super::apply(
-                scratch,
-                &release,
-                &op,
-                &self.catalog,
-                &RetryPolicy::default(),
-            ) {
+            let made = chrono::DateTime::from_timestamp(commit.time().seconds(), 0)
+                .unwrap_or_else(chrono::Utc::now);
+            let retry = RetryPolicy::default();
+            match super::apply_at(scratch, &release, &op, &self.catalog, &retry, || made) {
                 Ok(_) => {}
                 // The remote's newer state refuses the operation (say, a
                 // second blocker for a task): the same answer a writer that

@@ -48,6 +48,8 @@ pub fn statebox(repo: &Path, args: &[&str]) -> Output {
         .env_remove("STATEBOX_BRANCH")
         .env_remove("STATEBOX_DIR")
         .env_remove("STATEBOX_CATALOG")
+        .env_remove("STATEBOX_REMOTE")
+        .env_remove("STATEBOX_GITHUB")
         .output()
         .expect("statebox runs")
 }
