@@ -135,7 +135,6 @@ def main():
     medians = {name: statistics.median(t) for name, t in times.items()}
     for name, median in medians.items():
         print(f"  {name:7} {median:8.1f} ms   x{median / medians['local']:.2f} of local")
-    print(f"  remote/local: {medians['remote'] / medians['local']:.2f}   api/local: {medians['api'] / medians['local']:.2f}")
     print(f"API server: {requests} requests for {writes} writes = {requests / writes:.2f} per write "
           f"({gets} GET, {puts} PUT; target 2)")
 

@@ -479,3 +479,42 @@ fn files_over_one_megabyte_are_read_through_the_blob_endpoint() {
     let after = show(&setup.bare(), &format!("record:{PATH}"));
     assert!(after.contains(&"x".repeat(1_100_000)) && after.contains("take-ownership"));
 }
+
+#[test]
+fn stale_sha_and_create_race_are_reported_as_stale_to_the_write_path() {
+    use statebox::store::{GitHubStore, Store, StoreError, Version};
+    let setup = Setup::new(&qe_catalog());
+    let store = GitHubStore::new(REPO, "record", &setup.server.url(), TOKEN).unwrap();
+    let path = "_releases/4.19/statebox/4.19.2.yaml";
+    let absent = store.read(path).unwrap();
+    assert_eq!(
+        (absent.content, absent.version.clone()),
+        (None, Version(None))
+    );
+    let first = store
+        .write(path, b"one\n", &absent.version, "create")
+        .unwrap();
+    // Another writer created it after we read it as absent: 422, "sha" missing.
+    assert!(matches!(
+        store.write(path, b"two\n", &absent.version, "create again"),
+        Err(StoreError::Stale)
+    ));
+    let second = store.write(path, b"two\n", &first, "update").unwrap();
+    assert_ne!(first, second);
+    // Writing from the older sha: 409.
+    assert!(matches!(
+        store.write(path, b"three\n", &first, "stale update"),
+        Err(StoreError::Stale)
+    ));
+    let now = store.read(path).unwrap();
+    assert_eq!(
+        (now.content.as_deref(), now.version),
+        (Some(&b"two\n"[..]), second.clone())
+    );
+    // The version is the blob sha git itself computes for the bytes.
+    assert_eq!(
+        second.0.unwrap(),
+        git(&setup.bare(), &["rev-parse", &format!("record:{path}")])
+    );
+    assert_eq!(git(&setup.bare(), &["rev-list", "--count", "record"]), "3");
+}

@@ -397,3 +397,18 @@ fn an_unknown_remote_is_named_in_the_error() {
     );
     assert_eq!(tip(a.path(), "record"), None, "nothing written");
 }
+
+#[test]
+fn sync_with_an_empty_remote_and_nothing_local_does_nothing() {
+    let setup = Setup::new(&all_task_names(1, 1));
+    let a = setup.clone();
+    for command in ["pull", "push", "sync"] {
+        let out = ok_out(&setup.run(a.path(), &[command, "origin"]), command);
+        assert!(
+            out.contains("received: nothing new, replayed: 0, delivered: 0"),
+            "{command}: {out}"
+        );
+    }
+    assert_eq!(tip(a.path(), "record"), None);
+    assert_eq!(git(&setup.bare(), &["for-each-ref"]), "");
+}
