@@ -88,10 +88,6 @@ impl SyncedGitStore {
         })
     }
 
-    pub fn local(&self) -> &GitStore {
-        &self.local
-    }
-
     fn tracking_ref(&self) -> String {
         format!("refs/remotes/{}/{}", self.remote, self.local.branch())
     }
@@ -192,6 +188,7 @@ impl SyncedGitStore {
         options.remote_callbacks(callbacks);
         let refname = self.local.refname();
         let pushed = remote.push(&[format!("{refname}:{refname}")], Some(&mut options));
+        // The callbacks borrow `rejected`; release them before reading it.
         drop(options);
         match (pushed, rejected.into_inner()) {
             (Err(e), _) if e.code() == ErrorCode::NotFastForward => {
