@@ -9,13 +9,14 @@ mod merge;
 mod meta;
 mod read;
 mod regen;
+mod sync;
 mod task;
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::model::OpError;
 use crate::release::{InvalidRelease, Release};
 use crate::store::{
-    self, DirStore, GitStore, LoadError, RetryPolicy, Store, StoreError, WriteError,
+    self, DirStore, GitStore, LoadError, RetryPolicy, Store, StoreError, SyncedGitStore, WriteError,
 };
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -35,6 +36,9 @@ pub mod exit {
     pub const BAD_STATE: u8 = 5;
     /// Other writers kept winning; the write was not made.
     pub const CONTENTION: u8 = 6;
+    /// Written locally, but the remote was unreachable; `statebox sync`
+    /// delivers it.
+    pub const REMOTE_UNREACHABLE: u8 = 7;
     /// The config store cannot be read, decrypted or written.
     pub const CONFIG_STORE: u8 = 8;
     /// git, file system or other environment failure.
@@ -71,6 +75,24 @@ pub struct Global {
         conflicts_with = "repo"
     )]
     pub dir: Option<PathBuf>,
+    /// git remote that every write is pushed to (the record branch only)
+    #[arg(
+        long,
+        global = true,
+        env = "STATEBOX_REMOTE",
+        value_name = "NAME",
+        conflicts_with = "dir"
+    )]
+    pub remote: Option<String>,
+    /// Use the GitHub API on OWNER/REPO instead of a clone (token in GITHUB_TOKEN)
+    #[arg(
+        long,
+        global = true,
+        env = "STATEBOX_GITHUB",
+        value_name = "OWNER/REPO",
+        conflicts_with_all = ["dir", "repo", "remote"]
+    )]
+    pub github: Option<String>,
     /// Task catalog file: one display name per line [default: the release QE catalog]
     #[arg(long, global = true, env = "STATEBOX_CATALOG", value_name = "FILE")]
     pub catalog: Option<PathBuf>,
@@ -117,6 +139,12 @@ pub enum Command {
     /// Run by the git hooks `statebox install` writes
     #[command(hide = true)]
     Hook(regen::HookArgs),
+    /// Fetch the record branch from the remote and integrate it
+    Pull(sync::SyncArgs),
+    /// Push local record commits to the remote
+    Push(sync::SyncArgs),
+    /// Pull, replay local commits the remote lacks, and push
+    Sync(sync::SyncArgs),
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
 }
@@ -165,7 +193,11 @@ impl From<CatalogError> for CliError {
 
 impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
-        CliError::new(exit::ENVIRONMENT, e.to_string())
+        let code = match e {
+            StoreError::RemoteUnreachable { .. } => exit::REMOTE_UNREACHABLE,
+            _ => exit::ENVIRONMENT,
+        };
+        CliError::new(code, e.to_string())
     }
 }
 
@@ -201,22 +233,19 @@ pub struct Context {
 
 impl Context {
     fn open(global: &Global) -> Result<Self, CliError> {
-        let store: Box<dyn Store> = match &global.dir {
-            Some(dir) => Box::new(DirStore::new(dir)),
-            None => {
-                let at = global.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-                let repo = GitStore::open(&at, &global.branch).map_err(|e| {
-                    CliError::new(
-                        exit::ENVIRONMENT,
-                        format!("cannot open a git repository at {}: {e}", at.display()),
-                    )
-                })?;
-                Box::new(repo)
-            }
-        };
         let catalog = match &global.catalog {
             Some(path) => Catalog::from_file(path)?,
             None => Catalog::default(),
+        };
+        let store: Box<dyn Store> = match (&global.dir, &global.github, &global.remote) {
+            (Some(dir), _, _) => Box::new(DirStore::new(dir)),
+            (None, Some(repo), _) => Box::new(sync::github_store(repo, &global.branch)?),
+            (None, None, None) => Box::new(open_git(global)?),
+            (None, None, Some(remote)) => Box::new(SyncedGitStore::new(
+                open_git(global)?,
+                remote,
+                catalog.clone(),
+            )?),
         };
         Ok(Context {
             store,
@@ -247,6 +276,16 @@ impl Context {
             )
         })
     }
+}
+
+fn open_git(global: &Global) -> Result<GitStore, CliError> {
+    let at = global.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    GitStore::open(&at, &global.branch).map_err(|e| {
+        CliError::new(
+            exit::ENVIRONMENT,
+            format!("cannot open a git repository at {}: {e}", at.display()),
+        )
+    })
 }
 
 /// Prints a write's outcome: what changed, or that nothing needed to.
@@ -286,6 +325,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Install(args) => merge::install(global, args),
         Command::Regen(args) => regen::regen(global, args),
         Command::Hook(args) => regen::hook(global, args),
+        Command::Pull(args) => sync::pull(global, args),
+        Command::Push(args) => sync::push(global, args),
+        Command::Sync(args) => sync::sync(global, args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "statebox", &mut std::io::stdout());

@@ -108,7 +108,9 @@ impl<'a> Recorder<'a> {
         let op = match self.pending.len() {
             0 => return Ok(()),
             1 => self.pending.remove(0),
-            _ => Op::Batch(std::mem::take(&mut self.pending)),
+            _ => Op::Batch {
+                ops: std::mem::take(&mut self.pending),
+            },
         };
         let outcome = store::apply(self.store, &self.release, &op, self.catalog, &self.retry)?;
         if outcome.written.is_some() {

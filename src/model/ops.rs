@@ -12,12 +12,19 @@ use crate::timestamp;
 use crate::yaml::{Mapping, Value};
 use chrono::{DateTime, Utc};
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serialized (JSON) into each commit's `Statebox-Op` trailer, so commits
+/// that a remote rejected can be replayed as operations on its newer tip.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
     /// Create the release's state; `metadata` fills the initial keys.
-    Init { metadata: Mapping },
+    Init {
+        #[serde(with = "mapping_as_yaml")]
+        metadata: Mapping,
+    },
     SetTask {
         task: String,
+        #[serde(with = "status_as_text")]
         status: Status,
         result: Option<String>,
     },
@@ -32,10 +39,48 @@ pub enum Op {
     },
     /// Set metadata keys; a map value is merged key by key into the map
     /// already there (`advisory_ids`, `candidate_builds`).
-    SetMetadata { entries: Mapping },
+    SetMetadata {
+        #[serde(with = "mapping_as_yaml")]
+        entries: Mapping,
+    },
     /// Several operations in one commit: ingest coalesces a burst of status
     /// transitions this way.
-    Batch(Vec<Op>),
+    Batch { ops: Vec<Op> },
+}
+
+/// YAML values have no serde impls of their own; their YAML text keeps
+/// every scalar's type exactly as the state file would.
+mod mapping_as_yaml {
+    use crate::yaml::{self, Mapping, Value};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(map: &Mapping, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&yaml::to_string(&Value::Map(map.clone())))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Mapping, D::Error> {
+        let text = String::deserialize(d)?;
+        match yaml::parse(&text).map_err(D::Error::custom)? {
+            Value::Map(map) => Ok(map),
+            other => Err(D::Error::custom(format!(
+                "expected a mapping, found {}",
+                other.kind()
+            ))),
+        }
+    }
+}
+
+mod status_as_text {
+    use super::Status;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(status: &Status, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(status.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Status, D::Error> {
+        String::deserialize(d)?.parse().map_err(D::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -203,7 +248,7 @@ impl Op {
                 merge_metadata(&mut state.metadata, entries);
                 "Update metadata".to_owned()
             }
-            Op::Batch(ops) => {
+            Op::Batch { ops } => {
                 let messages = ops
                     .iter()
                     .map(|op| op.change(state, existed, release, catalog, now))

@@ -17,6 +17,7 @@ const STALE_LOCK_AGE: std::time::Duration = std::time::Duration::from_secs(5);
 pub struct GitStore {
     repo: Repository,
     branch: String,
+    refname: String,
 }
 
 impl GitStore {
@@ -30,20 +31,35 @@ impl GitStore {
         Ok(GitStore {
             repo,
             branch: branch.to_owned(),
+            refname: format!("refs/heads/{branch}"),
         })
+    }
+
+    /// A second handle on the same repository whose writes move `refname`
+    /// instead of the branch: remote sync replays commits there first.
+    pub(super) fn on_ref(&self, refname: String) -> Result<Self, StoreError> {
+        Ok(GitStore {
+            repo: Repository::open(self.repo.path())?,
+            branch: self.branch.clone(),
+            refname,
+        })
+    }
+
+    pub fn branch(&self) -> &str {
+        &self.branch
     }
 
     pub fn repository(&self) -> &Repository {
         &self.repo
     }
 
-    pub fn refname(&self) -> String {
-        format!("refs/heads/{}", self.branch)
+    pub fn refname(&self) -> &str {
+        &self.refname
     }
 
     /// The branch tip, or `None` before the first write.
     pub fn tip(&self) -> Result<Option<Oid>, StoreError> {
-        match self.repo.refname_to_id(&self.refname()) {
+        match self.repo.refname_to_id(self.refname()) {
             Ok(id) => Ok(Some(id)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
             Err(e) => Err(e.into()),
@@ -146,9 +162,9 @@ impl Store for GitStore {
         let moved = match &parent {
             Some(old) => {
                 self.repo
-                    .reference_matching(&self.refname(), commit, true, old.id(), message)
+                    .reference_matching(self.refname(), commit, true, old.id(), message)
             }
-            None => self.repo.reference(&self.refname(), commit, false, message),
+            None => self.repo.reference(self.refname(), commit, false, message),
         };
         match moved {
             Ok(_) => Ok(version(Some(commit))),

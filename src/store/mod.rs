@@ -4,9 +4,13 @@
 
 mod dir;
 mod git;
+pub mod github;
+pub mod remote;
 
 pub use dir::DirStore;
 pub use git::{DEFAULT_BRANCH, GitStore};
+pub use github::GitHubStore;
+pub use remote::SyncedGitStore;
 
 use crate::catalog::Catalog;
 use crate::model::{Op, OpError, ShapeError, State};
@@ -48,6 +52,29 @@ pub enum StoreError {
     },
     #[error("{0} is not supported by this store")]
     Unsupported(&'static str),
+    /// The write is committed locally but could not reach the remote.
+    #[error(
+        "remote '{remote}' is unreachable ({reason}); {pending} commit(s) kept locally on branch '{branch}'; `statebox sync` delivers them"
+    )]
+    RemoteUnreachable {
+        remote: String,
+        branch: String,
+        reason: String,
+        pending: usize,
+    },
+    #[error("GitHub {repo}: {reason}")]
+    GitHub { repo: String, reason: String },
+    #[error("remote '{remote}': {reason}")]
+    Remote { remote: String, reason: String },
+    /// A local commit the remote lacks cannot be replayed on the remote's tip.
+    #[error(
+        "commit {commit} on branch '{branch}' has no valid {OP_TRAILER} trailer ({reason}), so it cannot be replayed onto the remote; merge it by hand"
+    )]
+    NotReplayable {
+        commit: String,
+        branch: String,
+        reason: String,
+    },
 }
 
 /// A state file on the store that cannot be used; nothing is written.
@@ -98,6 +125,33 @@ pub trait Store {
     fn history(&self, _path: &str) -> Result<Vec<HistoryEntry>, StoreError> {
         Err(StoreError::Unsupported("history"))
     }
+}
+
+/// Commit trailers naming the release and the operation a commit made, so
+/// a commit the remote rejected can be replayed as an operation elsewhere.
+pub const RELEASE_TRAILER: &str = "Statebox-Release";
+pub const OP_TRAILER: &str = "Statebox-Op";
+
+/// A write's commit message: the summary, then the trailers.
+fn commit_message(summary: &str, release: &Release, op: &Op) -> String {
+    let op = serde_json::to_string(op).expect("operations serialize to JSON");
+    format!("{summary}\n\n{RELEASE_TRAILER}: {release}\n{OP_TRAILER}: {op}\n")
+}
+
+/// The release and operation recorded in a commit message's trailers.
+pub fn recorded_op(message: &str) -> Result<(Release, Op), String> {
+    let trailer = |key: &str| {
+        message
+            .lines()
+            .rev()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
+            .ok_or_else(|| format!("no {key} trailer"))
+    };
+    let release = trailer(RELEASE_TRAILER)?
+        .parse::<Release>()
+        .map_err(|e| e.to_string())?;
+    let op = serde_json::from_str(trailer(OP_TRAILER)?).map_err(|e| e.to_string())?;
+    Ok((release, op))
 }
 
 /// Parses a state file's bytes, naming the file in every error.
@@ -196,6 +250,19 @@ pub fn apply(
     catalog: &Catalog,
     retry: &RetryPolicy,
 ) -> Result<Outcome, WriteError> {
+    apply_at(store, release, op, catalog, retry, chrono::Utc::now)
+}
+
+/// [`apply`] with the time the operation happened given by `now`: a
+/// replayed operation keeps the time it was first made.
+pub fn apply_at(
+    store: &dyn Store,
+    release: &Release,
+    op: &Op,
+    catalog: &Catalog,
+    retry: &RetryPolicy,
+    now: impl Fn() -> chrono::DateTime<chrono::Utc>,
+) -> Result<Outcome, WriteError> {
     let path = release.path();
     for attempt in 1..=retry.attempts {
         let snapshot = store.read(&path)?;
@@ -203,7 +270,7 @@ pub fn apply(
             .content
             .map(|bytes| decode_release(&path, &bytes, release))
             .transpose()?;
-        let applied = op.apply(current, release, catalog, chrono::Utc::now())?;
+        let applied = op.apply(current, release, catalog, now())?;
         if !applied.changed {
             return Ok(Outcome {
                 state: applied.state,
@@ -213,7 +280,8 @@ pub fn apply(
             });
         }
         let bytes = applied.state.to_yaml();
-        match store.write(&path, bytes.as_bytes(), &snapshot.version, &applied.message) {
+        let message = commit_message(&applied.message, release, op);
+        match store.write(&path, bytes.as_bytes(), &snapshot.version, &message) {
             Ok(version) => {
                 tracing::debug!(%path, attempt, "wrote {}", applied.message);
                 return Ok(Outcome {
@@ -235,4 +303,79 @@ pub fn apply(
         path,
         attempts: retry.attempts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Status;
+    use crate::yaml::{Mapping, Value};
+
+    fn release() -> Release {
+        "4.19.1".parse().unwrap()
+    }
+
+    #[test]
+    fn every_operation_survives_its_commit_trailer() {
+        let mut advisories = Mapping::new();
+        advisories.insert("rpm", Value::Int(169043));
+        let mut metadata = Mapping::new();
+        metadata.insert("advisory_ids", Value::Map(advisories));
+        metadata.insert("release_date", Value::Timestamp("2026-07-01".into()));
+        metadata.insert("note", Value::Str("line one\nline: two".into()));
+        let ops = [
+            Op::Init {
+                metadata: metadata.clone(),
+            },
+            Op::Init {
+                metadata: Mapping::new(),
+            },
+            Op::SetTask {
+                task: "Take Ownership".into(),
+                status: Status::InProgress,
+                result: Some("2026-06-25T13:00:00Z: INFO: go\nStatebox-Op: not a trailer".into()),
+            },
+            Op::AddIssue {
+                text: "flaky".into(),
+                blocker: true,
+                related_tasks: vec!["stage-testing".into()],
+            },
+            Op::ResolveIssue {
+                query: "flaky".into(),
+                resolution: None,
+            },
+            Op::SetMetadata { entries: metadata },
+            Op::Batch {
+                ops: vec![Op::ResolveIssue {
+                    query: "flaky".into(),
+                    resolution: Some("fixed".into()),
+                }],
+            },
+        ];
+        for op in ops {
+            let message = commit_message("Update something", &release(), &op);
+            assert!(message.starts_with("Update something\n\n"), "{message}");
+            assert_eq!(recorded_op(&message), Ok((release(), op)));
+        }
+    }
+
+    #[test]
+    fn a_message_without_valid_trailers_says_what_is_wrong() {
+        assert_eq!(
+            recorded_op("hand edit").unwrap_err(),
+            "no Statebox-Release trailer"
+        );
+        assert_eq!(
+            recorded_op("x\n\nStatebox-Release: 4.19.1\n").unwrap_err(),
+            "no Statebox-Op trailer"
+        );
+        let bad_json = recorded_op("x\n\nStatebox-Release: 4.19.1\nStatebox-Op: {\"op\":\"fly\"}");
+        assert!(bad_json.unwrap_err().contains("unknown variant `fly`"));
+        let bad_release = recorded_op("x\n\nStatebox-Release: ../etc\nStatebox-Op: {}");
+        assert!(bad_release.unwrap_err().contains("../etc"));
+        let bad_status = recorded_op(
+            "x\n\nStatebox-Release: 4.19.1\nStatebox-Op: {\"op\":\"set_task\",\"task\":\"t\",\"status\":\"Done\",\"result\":null}",
+        );
+        assert!(bad_status.unwrap_err().contains("Done"));
+    }
 }

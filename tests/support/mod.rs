@@ -2,6 +2,9 @@
 //! dirs and the real `statebox` binary.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod git_daemon;
+pub mod github_server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -45,6 +48,8 @@ pub fn statebox(repo: &Path, args: &[&str]) -> Output {
         .env_remove("STATEBOX_BRANCH")
         .env_remove("STATEBOX_DIR")
         .env_remove("STATEBOX_CATALOG")
+        .env_remove("STATEBOX_REMOTE")
+        .env_remove("STATEBOX_GITHUB")
         .output()
         .expect("statebox runs")
 }

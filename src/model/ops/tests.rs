@@ -313,11 +313,13 @@ fn init_on_an_existing_state_changes_nothing() {
 
 #[test]
 fn a_batch_is_one_change_with_every_message() {
-    let batch = Op::Batch(vec![
-        set("take-ownership", Status::InProgress, None),
-        set("take-ownership", Status::Pass, None),
-        set("stage-testing", Status::InProgress, None),
-    ]);
+    let batch = Op::Batch {
+        ops: vec![
+            set("take-ownership", Status::InProgress, None),
+            set("take-ownership", Status::Pass, None),
+            set("stage-testing", Status::InProgress, None),
+        ],
+    };
     let a = apply(None, batch, T0).unwrap();
     assert!(
         a.message
@@ -331,10 +333,17 @@ fn a_batch_is_one_change_with_every_message() {
         a.state.task("stage-testing").unwrap().status,
         Status::InProgress
     );
-    let err = apply(None, Op::Batch(vec![set("nope", Status::Pass, None)]), T0).unwrap_err();
+    let err = apply(
+        None,
+        Op::Batch {
+            ops: vec![set("nope", Status::Pass, None)],
+        },
+        T0,
+    )
+    .unwrap_err();
     assert!(matches!(err, OpError::UnknownTask { .. }));
     assert_eq!(
-        apply(None, Op::Batch(vec![]), T0).unwrap_err(),
+        apply(None, Op::Batch { ops: vec![] }, T0).unwrap_err(),
         OpError::EmptyBatch
     );
 }

@@ -1,0 +1,447 @@
+//! The git store with a remote: every write ends on the remote.
+//!
+//! A write commits locally exactly as [`GitStore`] does, then pushes the
+//! record branch (explicit refspec `refs/heads/B:refs/heads/B`, never forced,
+//! never any other branch). When the push is rejected because another
+//! machine pushed first, the branch alone is fetched into
+//! `refs/remotes/R/B` and the local branch is *integrated* onto it, then
+//! pushed again, with bounded retries and jittered backoff.
+//!
+//! Integration never merges files: commits store files, not intent, so each
+//! local commit the remote lacks is replayed as the *operation* it recorded
+//! (the `Statebox-Op` trailer every statebox commit carries) on top of the
+//! remote tip, through the same `store::apply` path as any write (with the
+//! commit's own time as "now", so timestamps say when it happened), on a
+//! private scratch ref; the local branch is then moved compare-and-swap to
+//! the result. Why this loses and duplicates nothing:
+//! - a commit the remote already has is an ancestor of its tip and is never
+//!   replayed (also when a push reached the server but its answer was lost);
+//! - a commit the remote lacks is replayed exactly once per integration, and
+//!   the replaced local commits vanish from the branch with it;
+//! - operations are idempotent in intent (setting a task twice, adding an
+//!   issue that is already open), so even a replay of an effect that reached
+//!   the remote another way writes nothing.
+//!
+//! When the remote cannot be reached the local commit stays on the branch
+//! and the write reports [`StoreError::RemoteUnreachable`]; the next write or
+//! `statebox sync` pushes it (after integrating, if the remote moved).
+
+use super::{
+    HistoryEntry, RetryPolicy, Snapshot, Store, StoreError, Version, WriteError, recorded_op,
+};
+use crate::catalog::Catalog;
+use crate::store::GitStore;
+use git2::{
+    Cred, CredentialType, ErrorCode, FetchOptions, Oid, PushOptions, RemoteCallbacks, Sort,
+};
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+/// Credential callbacks are called again and again while a server refuses
+/// what they return; after this many the push or fetch gives up.
+const CREDENTIAL_ATTEMPTS: u32 = 3;
+
+pub struct SyncedGitStore {
+    local: GitStore,
+    remote: String,
+    /// Replaying an operation resolves task names again.
+    catalog: Catalog,
+    retry: RetryPolicy,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Local commits the remote lacked that are now on it.
+    pub delivered: usize,
+    /// Local commits that were replayed onto newer remote commits first.
+    pub replayed: usize,
+    /// Whether the local branch took in commits from the remote.
+    pub received: bool,
+}
+
+enum Push {
+    Done,
+    Rejected(String),
+}
+
+impl SyncedGitStore {
+    pub fn new(local: GitStore, remote: &str, catalog: Catalog) -> Result<Self, StoreError> {
+        local
+            .repository()
+            .find_remote(remote)
+            .map_err(|e| StoreError::Remote {
+                remote: remote.to_owned(),
+                reason: format!("not configured in this repository ({})", e.message()),
+            })?;
+        Ok(SyncedGitStore {
+            local,
+            remote: remote.to_owned(),
+            catalog,
+            // Each attempt is a network round trip and other machines need
+            // time to finish theirs, so back off further than local races.
+            retry: RetryPolicy {
+                attempts: 60,
+                first_backoff: Duration::from_millis(50),
+                max_backoff: Duration::from_secs(2),
+            },
+        })
+    }
+
+    fn tracking_ref(&self) -> String {
+        format!("refs/remotes/{}/{}", self.remote, self.local.branch())
+    }
+
+    fn tracking_tip(&self) -> Result<Option<Oid>, StoreError> {
+        match self.local.repository().refname_to_id(&self.tracking_ref()) {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Local commits the remote (as last fetched or pushed) lacks.
+    pub fn pending(&self) -> Result<usize, StoreError> {
+        let Some(tip) = self.local.tip()? else {
+            return Ok(0);
+        };
+        let mut walk = self.local.repository().revwalk()?;
+        walk.push(tip)?;
+        if let Some(remote) = self.tracking_tip()? {
+            walk.hide(remote)?;
+        }
+        Ok(walk.count())
+    }
+
+    fn unreachable(&self, error: &git2::Error) -> StoreError {
+        if error.code() == ErrorCode::Auth {
+            return StoreError::Remote {
+                remote: self.remote.clone(),
+                reason: format!("credentials rejected: {}", error.message()),
+            };
+        }
+        StoreError::RemoteUnreachable {
+            remote: self.remote.clone(),
+            branch: self.local.branch().to_owned(),
+            reason: error.message().to_owned(),
+            pending: self.pending().unwrap_or(0),
+        }
+    }
+
+    /// ssh agent for ssh URLs; for https `GITHUB_TOKEN` if set, else the
+    /// configured credential helper. The token goes to libgit2 only.
+    fn callbacks<'a>(&self, tries: &'a Cell<u32>) -> RemoteCallbacks<'a> {
+        let config = self.local.repository().config().ok();
+        let mut callbacks = RemoteCallbacks::new();
+        callbacks.credentials(move |url, username, allowed| {
+            tries.set(tries.get() + 1);
+            if tries.get() > CREDENTIAL_ATTEMPTS {
+                return Err(git2::Error::new(
+                    ErrorCode::Auth,
+                    git2::ErrorClass::Callback,
+                    format!("no accepted credentials for {url}"),
+                ));
+            }
+            if allowed.contains(CredentialType::SSH_KEY) {
+                return Cred::ssh_key_from_agent(username.unwrap_or("git"));
+            }
+            if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
+                if let Ok(token) = std::env::var("GITHUB_TOKEN")
+                    && url.starts_with("https://")
+                {
+                    return Cred::userpass_plaintext("x-access-token", &token);
+                }
+                if let Some(config) = &config {
+                    return Cred::credential_helper(config, url, username);
+                }
+            }
+            Cred::default()
+        });
+        callbacks
+    }
+
+    /// Fetches the record branch only, into its remote-tracking ref.
+    pub fn fetch(&self) -> Result<(), StoreError> {
+        let mut remote = self.local.repository().find_remote(&self.remote)?;
+        let tries = Cell::new(0);
+        let mut options = FetchOptions::new();
+        options.remote_callbacks(self.callbacks(&tries));
+        let branch = self.local.branch();
+        let refspec = format!("+refs/heads/{branch}:{}", self.tracking_ref());
+        remote
+            .fetch(&[refspec], Some(&mut options), Some("statebox: fetch"))
+            .map_err(|e| self.unreachable(&e))
+    }
+
+    fn push_once(&self) -> Result<Push, StoreError> {
+        let mut remote = self.local.repository().find_remote(&self.remote)?;
+        let tries = Cell::new(0);
+        let rejected = RefCell::new(None);
+        let mut callbacks = self.callbacks(&tries);
+        callbacks.push_update_reference(|_, status| {
+            if let Some(message) = status {
+                *rejected.borrow_mut() = Some(message.to_owned());
+            }
+            Ok(())
+        });
+        let mut options = PushOptions::new();
+        options.remote_callbacks(callbacks);
+        let refname = self.local.refname();
+        let pushed = remote.push(&[format!("{refname}:{refname}")], Some(&mut options));
+        // The callbacks borrow `rejected`; release them before reading it.
+        drop(options);
+        match (pushed, rejected.into_inner()) {
+            (Err(e), _) if e.code() == ErrorCode::NotFastForward => {
+                Ok(Push::Rejected(e.message().to_owned()))
+            }
+            (Err(e), _) => Err(self.unreachable(&e)),
+            (Ok(()), Some(message)) => Ok(Push::Rejected(message)),
+            (Ok(()), None) => Ok(Push::Done),
+        }
+    }
+
+    /// Fetches and integrates the remote's commits; pushes nothing.
+    pub fn pull(&self) -> Result<SyncReport, StoreError> {
+        self.fetch()?;
+        self.integrate()
+    }
+
+    /// Pushes local commits without integrating: fails if the remote moved.
+    pub fn push(&self) -> Result<SyncReport, StoreError> {
+        let pending = self.pending()?;
+        if pending == 0 {
+            return Ok(SyncReport::default());
+        }
+        match self.push_once()? {
+            Push::Done => {
+                self.record_pushed()?;
+                Ok(SyncReport {
+                    delivered: pending,
+                    ..SyncReport::default()
+                })
+            }
+            Push::Rejected(message) => Err(StoreError::Remote {
+                remote: self.remote.clone(),
+                reason: format!(
+                    "push rejected ({message}): the remote has commits this branch lacks; `statebox sync` integrates and pushes"
+                ),
+            }),
+        }
+    }
+
+    /// Fetches, integrates and pushes until the remote has every local
+    /// commit: the explicit form of what each write does.
+    pub fn sync(&self) -> Result<SyncReport, StoreError> {
+        let mut report = self.pull()?;
+        let delivered = self.deliver()?;
+        report.delivered = delivered.delivered;
+        report.replayed += delivered.replayed;
+        report.received |= delivered.received;
+        Ok(report)
+    }
+
+    /// Pushes; on rejection fetches, integrates and pushes again.
+    fn deliver(&self) -> Result<SyncReport, StoreError> {
+        let mut report = SyncReport::default();
+        for attempt in 1..=self.retry.attempts {
+            let pending = self.pending()?;
+            if pending == 0 {
+                return Ok(report);
+            }
+            match self.push_once()? {
+                Push::Done => {
+                    self.record_pushed()?;
+                    report.delivered = pending;
+                    return Ok(report);
+                }
+                Push::Rejected(message) => {
+                    tracing::debug!(attempt, %message, "push rejected; fetching and replaying");
+                    self.fetch()?;
+                    let integrated = self.integrate()?;
+                    report.replayed += integrated.replayed;
+                    report.received |= integrated.received;
+                    std::thread::sleep(self.retry.backoff(attempt));
+                }
+            }
+        }
+        Err(StoreError::Remote {
+            remote: self.remote.clone(),
+            reason: format!(
+                "gave up after {} pushes: other machines kept pushing first; {} commit(s) are kept locally, `statebox sync` delivers them",
+                self.retry.attempts,
+                self.pending()?
+            ),
+        })
+    }
+
+    /// libgit2 updates remote-tracking refs only for the remote's configured
+    /// fetch refspec, so record what the remote now holds explicitly.
+    fn record_pushed(&self) -> Result<(), StoreError> {
+        if let Some(tip) = self.local.tip()? {
+            self.local.repository().reference(
+                &self.tracking_ref(),
+                tip,
+                true,
+                "statebox: pushed",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Brings the fetched remote tip into the local branch: fast-forward
+    /// when the branch has nothing of its own, replay its own commits on the
+    /// remote tip when both moved. Retries when a local writer moves the
+    /// branch meanwhile.
+    fn integrate(&self) -> Result<SyncReport, StoreError> {
+        let repo = self.local.repository();
+        for _ in 0..self.retry.attempts {
+            let Some(remote) = self.tracking_tip()? else {
+                return Ok(SyncReport::default());
+            };
+            let local = self.local.tip()?;
+            let (target, replayed) = match local {
+                None => (remote, 0),
+                Some(local) if local == remote => return Ok(SyncReport::default()),
+                Some(local) => match repo.merge_base(local, remote) {
+                    Ok(base) if base == remote => return Ok(SyncReport::default()),
+                    Ok(base) if base == local => (remote, 0),
+                    // Diverged, or unrelated: two machines that each
+                    // created the branch before either pushed.
+                    Ok(_) => self.replay(local, remote)?,
+                    Err(e) if e.code() == ErrorCode::NotFound => self.replay(local, remote)?,
+                    Err(e) => return Err(e.into()),
+                },
+            };
+            let moved = match local {
+                Some(old) => repo.reference_matching(
+                    self.local.refname(),
+                    target,
+                    true,
+                    old,
+                    "statebox: integrate remote commits",
+                ),
+                None => repo.reference(
+                    self.local.refname(),
+                    target,
+                    false,
+                    "statebox: take remote branch",
+                ),
+            };
+            match moved {
+                Ok(_) => {
+                    return Ok(SyncReport {
+                        replayed,
+                        received: true,
+                        ..SyncReport::default()
+                    });
+                }
+                Err(e)
+                    if matches!(
+                        e.code(),
+                        ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked
+                    ) =>
+                {
+                    tracing::debug!("a local writer moved the branch during integration; again");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Remote {
+            remote: self.remote.clone(),
+            reason: "local writers kept moving the branch during integration".to_owned(),
+        })
+    }
+
+    /// Replays the operations of the commits in `local` but not in `onto`,
+    /// oldest first, on top of `onto`; returns the new tip and how many
+    /// were replayed.
+    fn replay(&self, local: Oid, onto: Oid) -> Result<(Oid, usize), StoreError> {
+        let repo = self.local.repository();
+        let mut walk = repo.revwalk()?;
+        walk.push(local)?;
+        walk.hide(onto)?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+        let commits = walk.collect::<Result<Vec<Oid>, _>>()?;
+        // Private to this process, so concurrent local syncs cannot collide.
+        let scratch = self.local.on_ref(format!(
+            "refs/statebox/replay/{}-{}",
+            self.local.branch(),
+            std::process::id()
+        ))?;
+        repo.reference(scratch.refname(), onto, true, "statebox: replay base")?;
+        let replayed = self
+            .replay_onto(&scratch, &commits)
+            .and_then(|()| scratch.tip());
+        if let Ok(mut reference) = repo.find_reference(scratch.refname()) {
+            let _ = reference.delete();
+        }
+        let tip = replayed?.expect("the scratch ref was set to the remote tip");
+        Ok((tip, commits.len()))
+    }
+
+    fn replay_onto(&self, scratch: &GitStore, commits: &[Oid]) -> Result<(), StoreError> {
+        let repo = self.local.repository();
+        for &id in commits {
+            let commit = repo.find_commit(id)?;
+            let not_replayable = |reason: String| StoreError::NotReplayable {
+                commit: id.to_string(),
+                branch: self.local.branch().to_owned(),
+                reason,
+            };
+            let (release, op) = recorded_op(&String::from_utf8_lossy(commit.message_bytes()))
+                .map_err(not_replayable)?;
+            let made = chrono::DateTime::from_timestamp(commit.time().seconds(), 0)
+                .unwrap_or_else(chrono::Utc::now);
+            let retry = RetryPolicy::default();
+            match super::apply_at(scratch, &release, &op, &self.catalog, &retry, || made) {
+                Ok(_) => {}
+                // The remote's newer state refuses the operation (say, a
+                // second blocker for a task): the same answer a writer that
+                // lost a local race gets, so it is reported, not forced.
+                Err(WriteError::Op(e)) => tracing::warn!(
+                    "commit {id} ({}) no longer applies on the remote's state and is dropped: {e}",
+                    commit.summary().unwrap_or_default()
+                ),
+                Err(WriteError::Store(e)) => return Err(e),
+                Err(e) => return Err(not_replayable(e.to_string())),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store for SyncedGitStore {
+    fn describe(&self) -> String {
+        format!(
+            "{}, synced with remote '{}'",
+            self.local.describe(),
+            self.remote
+        )
+    }
+
+    fn read(&self, path: &str) -> Result<Snapshot, StoreError> {
+        self.local.read(path)
+    }
+
+    /// Commits locally (compare-and-swap as usual), then delivers the branch
+    /// to the remote; returns the branch tip the remote now has.
+    fn write(
+        &self,
+        path: &str,
+        content: &[u8],
+        base: &Version,
+        message: &str,
+    ) -> Result<Version, StoreError> {
+        self.local.write(path, content, base, message)?;
+        self.deliver()?;
+        Ok(Version(self.local.tip()?.map(|id| id.to_string())))
+    }
+
+    fn list(&self) -> Result<Vec<String>, StoreError> {
+        self.local.list()
+    }
+
+    fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.local.history(path)
+    }
+}

@@ -1,0 +1,414 @@
+//! Remote sync against a real `git daemon` on 127.0.0.1: many clones racing
+//! through one remote, an outage in the middle of a run of writes, and the
+//! explicit pull/push/sync commands.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::git_daemon::GitDaemon;
+use support::*;
+
+const REL: &str = "4.19.1";
+const UNREACHABLE: i32 = 7;
+
+/// A bare repository `remote.git` served by git daemon, and clones of it.
+struct Setup {
+    root: tempfile::TempDir,
+    daemon: GitDaemon,
+    catalog: PathBuf,
+}
+
+impl Setup {
+    fn new(task_names: &[String]) -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let bare = root.path().join("remote.git");
+        git(
+            root.path(),
+            &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+        );
+        git(&bare, &["config", "receive.denyNonFastForwards", "true"]);
+        let catalog = root.path().join("catalog.txt");
+        std::fs::write(&catalog, task_names.join("\n")).unwrap();
+        let daemon = GitDaemon::start(root.path());
+        Setup {
+            root,
+            daemon,
+            catalog,
+        }
+    }
+
+    fn bare(&self) -> PathBuf {
+        self.root.path().join("remote.git")
+    }
+
+    /// A repository with its own `main` and `origin` pointing at the daemon.
+    fn clone(&self) -> tempfile::TempDir {
+        let repo = new_repo();
+        git(
+            repo.path(),
+            &["remote", "add", "origin", &self.daemon.url("remote.git")],
+        );
+        repo
+    }
+
+    fn run(&self, repo: &Path, args: &[&str]) -> Output {
+        Command::new(statebox_bin())
+            .arg("--repo")
+            .arg(repo)
+            .arg("--catalog")
+            .arg(&self.catalog)
+            .args(args)
+            .env_remove("STATEBOX_REMOTE")
+            .env_remove("STATEBOX_BRANCH")
+            .env_remove("GITHUB_TOKEN")
+            .output()
+            .unwrap()
+    }
+
+    fn write(&self, repo: &Path, args: &[&str]) -> Output {
+        let mut all = vec!["--remote", "origin"];
+        all.extend_from_slice(args);
+        self.run(repo, &all)
+    }
+
+    /// The state on the remote, read straight from the bare repository.
+    fn remote_state(&self) -> serde_json::Value {
+        let out = self.run(&self.bare(), &["show", "-r", REL, "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Asserts the remote branch is linear, holds exactly `commits`
+    /// commits, and the repository is consistent.
+    fn check_remote_history(&self, commits: usize) {
+        let bare = self.bare();
+        assert_eq!(git(&bare, &["rev-list", "--merges", "record"]), "");
+        assert_eq!(
+            git(&bare, &["rev-list", "--count", "record"]),
+            commits.to_string()
+        );
+        git(&bare, &["fsck", "--strict", "--no-dangling"]);
+    }
+}
+
+fn ok_out(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}): {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The `j`-th write of writer `w`: a task, an issue or a metadata key.
+fn op_args(w: usize, j: usize) -> Vec<String> {
+    let r = REL.to_owned();
+    match j % 3 {
+        0 => vec![
+            "task".into(),
+            "set".into(),
+            "-r".into(),
+            r,
+            task_name(w, j),
+            "--status".into(),
+            "Pass".into(),
+        ],
+        1 => vec![
+            "issue".into(),
+            "add".into(),
+            "-r".into(),
+            r,
+            issue_text(w, j),
+        ],
+        _ => vec![
+            "meta".into(),
+            "set".into(),
+            "-r".into(),
+            r,
+            format!("{}={j}", meta_key(w, j)),
+        ],
+    }
+}
+
+fn task_name(w: usize, j: usize) -> String {
+    format!("w{w}-op{j}")
+}
+fn issue_text(w: usize, j: usize) -> String {
+    format!("issue from writer {w} write {j}")
+}
+fn meta_key(w: usize, j: usize) -> String {
+    format!("w{w}_op{j}")
+}
+
+fn all_task_names(writers: usize, writes: usize) -> Vec<String> {
+    (0..writers)
+        .flat_map(|w| (0..writes).map(move |j| task_name(w, j)))
+        .collect()
+}
+
+/// Every effect of writers `0..writers` x writes `range` is in `state`;
+/// returns what is missing.
+fn missing_effects(
+    state: &serde_json::Value,
+    writers: std::ops::Range<usize>,
+    writes: std::ops::Range<usize>,
+) -> Vec<String> {
+    let mut missing = Vec::new();
+    for w in writers {
+        for j in writes.clone() {
+            let present = match j % 3 {
+                0 => state["tasks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t["name"] == task_name(w, j).as_str() && t["status"] == "Pass"),
+                1 => {
+                    state["issues"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|i| i["issue"] == issue_text(w, j).as_str())
+                        .count()
+                        == 1
+                }
+                _ => state["metadata"][meta_key(w, j)] == serde_json::json!(j),
+            };
+            if !present {
+                missing.push(format!("writer {w} write {j}"));
+            }
+        }
+    }
+    missing
+}
+
+#[test]
+fn four_clones_racing_through_one_remote_lose_nothing() {
+    const CLONES: usize = 4;
+    const WRITES: usize = 25;
+    let setup = Setup::new(&all_task_names(CLONES, WRITES));
+    let clones: Vec<tempfile::TempDir> = (0..CLONES).map(|_| setup.clone()).collect();
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = clones
+            .iter()
+            .enumerate()
+            .map(|(w, clone)| {
+                let setup = &setup;
+                scope.spawn(move || {
+                    let mut failures = Vec::new();
+                    for j in 0..WRITES {
+                        let args = op_args(w, j);
+                        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                        let out = setup.write(clone.path(), &args);
+                        if !out.status.success() {
+                            failures.push(format!(
+                                "{args:?}: {:?} {}",
+                                out.status.code(),
+                                String::from_utf8_lossy(&out.stderr)
+                            ));
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert!(failures.is_empty(), "failed writes: {failures:#?}");
+    let missing = missing_effects(&setup.remote_state(), 0..CLONES, 0..WRITES);
+    assert!(missing.is_empty(), "not on the remote: {missing:?}");
+    // One commit per write: nothing replayed twice, no merge commits.
+    setup.check_remote_history(CLONES * WRITES);
+    // Only the record branch travels; each clone's own `main` stays home.
+    assert_eq!(
+        git(&setup.bare(), &["for-each-ref", "--format=%(refname)"]),
+        "refs/heads/record"
+    );
+}
+
+#[test]
+fn writes_during_an_outage_are_kept_and_a_later_sync_delivers_them() {
+    const WRITES: usize = 12;
+    let mut setup = Setup::new(&all_task_names(2, WRITES));
+    let a = setup.clone();
+    let b = setup.clone();
+    for j in 0..4 {
+        let args = op_args(0, j);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok_out(&setup.write(a.path(), &args), "write before the outage");
+    }
+    setup.daemon.stop();
+    for j in 4..8 {
+        let args = op_args(0, j);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let before = tip(a.path(), "record").unwrap();
+        let out = setup.write(a.path(), &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(UNREACHABLE), "{stderr}");
+        assert!(
+            stderr.contains("remote 'origin' is unreachable")
+                && stderr.contains("statebox sync")
+                && stderr.contains(&format!("{} commit(s) kept locally", j - 3)),
+            "{stderr}"
+        );
+        assert_ne!(
+            tip(a.path(), "record").unwrap(),
+            before,
+            "local commit kept"
+        );
+    }
+    // Still down: sync reports the same outage, loses nothing.
+    let out = setup.run(a.path(), &["sync", "origin"]);
+    assert_eq!(out.status.code(), Some(UNREACHABLE));
+    setup.daemon.resume();
+    // Another machine writes first, so the outage commits must be replayed.
+    for j in 0..4 {
+        let args = op_args(1, j);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok_out(&setup.write(b.path(), &args), "other machine's write");
+    }
+    let report = ok_out(&setup.run(a.path(), &["sync", "origin"]), "sync");
+    assert!(report.contains("replayed: 4, delivered: 4"), "{report}");
+    // The next write of machine A goes straight through.
+    for j in 8..WRITES {
+        let args = op_args(0, j);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok_out(&setup.write(a.path(), &args), "write after the outage");
+    }
+    let state = setup.remote_state();
+    let mut missing = missing_effects(&state, 0..1, 0..WRITES);
+    missing.extend(missing_effects(&state, 1..2, 0..4));
+    assert!(missing.is_empty(), "not on the remote: {missing:?}");
+    setup.check_remote_history(WRITES + 4);
+    // Both clones converge on the remote's branch.
+    ok_out(&setup.run(b.path(), &["pull", "origin"]), "pull");
+    let remote_tip = git(&setup.bare(), &["rev-parse", "record"]);
+    assert_eq!(tip(a.path(), "record").unwrap(), remote_tip);
+    assert_eq!(tip(b.path(), "record").unwrap(), remote_tip);
+}
+
+#[test]
+fn push_refuses_when_the_remote_moved_and_sync_resolves_it() {
+    let setup = Setup::new(&all_task_names(2, 3));
+    let a = setup.clone();
+    let b = setup.clone();
+    ok_out(
+        &setup.write(
+            a.path(),
+            &op_args(0, 0).iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
+        "a",
+    );
+    // b writes without --remote: a local commit only.
+    ok_out(
+        &setup.run(
+            b.path(),
+            &op_args(1, 0).iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
+        "b local",
+    );
+    let out = setup.run(b.path(), &["push", "origin"]);
+    assert_eq!(out.status.code(), Some(10));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("push rejected") && stderr.contains("statebox sync"),
+        "{stderr}"
+    );
+    let report = ok_out(&setup.run(b.path(), &["sync", "origin"]), "sync");
+    assert!(
+        report.contains("received: yes, replayed: 1, delivered: 1"),
+        "{report}"
+    );
+    assert!(missing_effects(&setup.remote_state(), 0..2, 0..1).is_empty());
+    setup.check_remote_history(2);
+    // Nothing left: a second sync is a no-op.
+    let again = ok_out(&setup.run(b.path(), &["sync", "origin"]), "sync again");
+    assert!(
+        again.contains("received: nothing new, replayed: 0, delivered: 0"),
+        "{again}"
+    );
+}
+
+#[test]
+fn a_local_commit_without_an_operation_trailer_is_not_replayed() {
+    let setup = Setup::new(&all_task_names(2, 3));
+    let a = setup.clone();
+    let b = setup.clone();
+    ok_out(
+        &setup.write(
+            a.path(),
+            &op_args(0, 0).iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
+        "a",
+    );
+    ok_out(&setup.run(b.path(), &["pull", "origin"]), "pull");
+    ok_out(
+        &setup.write(
+            a.path(),
+            &op_args(0, 1).iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
+        "a",
+    );
+    // A hand-made commit on b's record branch: a file, no operation.
+    let tree = git(b.path(), &["rev-parse", "record^{tree}"]);
+    let parent = git(b.path(), &["rev-parse", "record"]);
+    let commit = git(
+        b.path(),
+        &["commit-tree", &tree, "-p", &parent, "-m", "hand edit"],
+    );
+    git(b.path(), &["update-ref", "refs/heads/record", &commit]);
+    let out = setup.run(b.path(), &["sync", "origin"]);
+    assert_eq!(out.status.code(), Some(10));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&commit) && stderr.contains("no valid Statebox-Op trailer"),
+        "{stderr}"
+    );
+    assert_eq!(
+        tip(b.path(), "record").unwrap(),
+        commit,
+        "branch left as it was"
+    );
+}
+
+#[test]
+fn an_unknown_remote_is_named_in_the_error() {
+    let setup = Setup::new(&all_task_names(1, 1));
+    let a = setup.clone();
+    let out = setup.run(
+        a.path(),
+        &[
+            "--remote", "nowhere", "task", "set", "-r", REL, "w0-op0", "--status", "Pass",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(10));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("remote 'nowhere': not configured"),
+        "{stderr}"
+    );
+    assert_eq!(tip(a.path(), "record"), None, "nothing written");
+}
+
+#[test]
+fn sync_with_an_empty_remote_and_nothing_local_does_nothing() {
+    let setup = Setup::new(&all_task_names(1, 1));
+    let a = setup.clone();
+    for command in ["pull", "push", "sync"] {
+        let out = ok_out(&setup.run(a.path(), &[command, "origin"]), command);
+        assert!(
+            out.contains("received: nothing new, replayed: 0, delivered: 0"),
+            "{command}: {out}"
+        );
+    }
+    assert_eq!(tip(a.path(), "record"), None);
+    assert_eq!(git(&setup.bare(), &["for-each-ref"]), "");
+}
