@@ -185,9 +185,10 @@ fn differences(a: &Json, b: &Json) -> Vec<String> {
     out
 }
 
-/// The committed baseline against what `detect-secrets scan --baseline`
-/// makes of it on the same tree: equal apart from `generated_at`.
-fn assert_baseline_is_fresh(repo: &Path) {
+/// The committed baseline, checked against what `detect-secrets scan
+/// --baseline` makes of it on the same tree: equal apart from
+/// `generated_at`. Returns it without `generated_at`.
+fn assert_committed_baseline_is_fresh(repo: &Path) -> Json {
     assert_eq!(
         git(repo, &["status", "--porcelain", "--untracked-files=no"]),
         "",
@@ -211,14 +212,18 @@ fn assert_baseline_is_fresh(repo: &Path) {
         json.as_object_mut().unwrap().remove("generated_at");
         json
     };
-    let (committed_json, fresh_json) = (without_time(&committed), without_time(&fresh));
+    let (committed, fresh) = (without_time(&committed), without_time(&fresh));
     assert!(
-        committed_json == fresh_json,
-        "{}: {:#?}",
-        "the committed baseline is stale",
-        differences(&committed_json, &fresh_json)
+        committed == fresh,
+        "stale baseline: {:#?}",
+        differences(&committed, &fresh)
     );
-    let json = without_time(&committed);
+    committed
+}
+
+/// After the feature's 15 lines above them, a.yaml's findings moved down
+/// and kept the feature's audit; b.yaml's findings followed its move.
+fn assert_findings_relocated(json: &Json) {
     let a = json["results"]["config/a.yaml"].as_array().unwrap();
     assert_eq!(a.len(), 6, "{json}");
     assert!(
@@ -231,7 +236,7 @@ fn assert_baseline_is_fresh(repo: &Path) {
         .collect();
     assert!(
         lines.iter().all(|&l| l > 15),
-        "findings moved down below the 15 added lines: {lines:?}"
+        "findings below the 15 added lines: {lines:?}"
     );
     assert!(json["results"]["config/moved/b.yaml"].is_array(), "{json}");
     assert!(json["results"].get("config/b.yaml").is_none(), "{json}");
@@ -274,7 +279,7 @@ fn rebase_completes_and_leaves_a_fresh_baseline() {
         git(r, &["log", "-1", "--format=%s"]),
         "Regenerate derived files: .secrets.baseline"
     );
-    assert_baseline_is_fresh(r);
+    assert_findings_relocated(&assert_committed_baseline_is_fresh(r));
     assert_state_merged(r);
 }
 
@@ -293,7 +298,7 @@ fn merge_completes_and_leaves_a_fresh_baseline() {
         "merge stopped: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_baseline_is_fresh(r);
+    assert_findings_relocated(&assert_committed_baseline_is_fresh(r));
     assert_state_merged(r);
 }
 
@@ -322,27 +327,11 @@ fn cherry_pick_completes_and_leaves_a_fresh_baseline() {
         git(r, &["log", "-1", "--format=%s"]),
         "Regenerate derived files: .secrets.baseline"
     );
-    let committed = git(r, &["show", "HEAD:.secrets.baseline"]);
-    let out = Command::new(detect_secrets())
-        .args(["scan", "--no-verify", "--baseline", ".secrets.baseline"])
-        .current_dir(r)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let fresh = std::fs::read_to_string(r.join(".secrets.baseline")).unwrap();
-    let without_time = |text: &str| {
-        let mut json: Json = serde_json::from_str(text).unwrap();
-        json.as_object_mut().unwrap().remove("generated_at");
-        json
-    };
-    let (committed_json, fresh_json) = (without_time(&committed), without_time(&fresh));
+    let baseline = assert_committed_baseline_is_fresh(r);
     assert!(
-        committed_json == fresh_json,
-        "{}: {:#?}",
-        "stale baseline after cherry-pick",
-        differences(&committed_json, &fresh_json)
+        baseline["results"]["config/c.yaml"].is_array(),
+        "{baseline}"
     );
-    assert!(without_time(&committed)["results"]["config/c.yaml"].is_array());
     let state: Json = serde_json::from_str(&in_tree(r, &["show", "-r", REL, "--json"])).unwrap();
     let names: Vec<&str> = state["tasks"]
         .as_array()
