@@ -74,13 +74,10 @@ def build_repo(repo):
     for c in range(COMMITS):
         release = release_name(c % RELEASES)
         data = dump(state_for(release, c)).encode()
-        parent = f"from refs/heads/record^0\n" if c else ""
         feed.append(b"commit refs/heads/record\n")
         feed.append(f"committer bench <bench@example.com> {mark_time + c} +0000\n".encode())
         msg = f"Update task: {release} {c}".encode()
         feed.append(b"data %d\n%s\n" % (len(msg), msg))
-        if parent:
-            feed.append(parent.encode())
         feed.append(f"M 100644 inline {path_of(release)}\n".encode())
         feed.append(b"data %d\n%s\n" % (len(data), data))
     subprocess.run(["git", "fast-import", "--quiet"], input=b"".join(feed), cwd=repo, check=True)

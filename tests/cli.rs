@@ -433,3 +433,89 @@ fn completions_are_generated() {
         &out[..out.len().min(200)]
     );
 }
+
+#[test]
+fn children_see_the_users_ssl_environment() {
+    // statebox starts libgit2 with an empty CA bundle (it only loads one for
+    // https remotes); commands it runs must not inherit that.
+    let repo = new_repo();
+    let r = repo.path();
+    let script = "echo cert=${SSL_CERT_FILE-unset}";
+    let out = std::process::Command::new(statebox_bin())
+        .arg("--repo")
+        .arg(r)
+        .args([
+            "run",
+            "-r",
+            REL,
+            "--task",
+            "drop-bugs",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .env_remove("SSL_CERT_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "cert=unset\n");
+    let out = std::process::Command::new(statebox_bin())
+        .arg("--repo")
+        .arg(r)
+        .args([
+            "run",
+            "-r",
+            REL,
+            "--task",
+            "drop-bugs",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .env("SSL_CERT_FILE", "/etc/ssl/mine.pem")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "cert=/etc/ssl/mine.pem\n"
+    );
+}
+
+#[test]
+fn an_https_remote_that_is_down_keeps_the_local_commit() {
+    let repo = new_repo();
+    let r = repo.path();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    git(
+        r,
+        &[
+            "remote",
+            "add",
+            "origin",
+            &format!("https://127.0.0.1:{port}/releases.git"),
+        ],
+    );
+    let err = fails(
+        r,
+        &[
+            "--remote",
+            "origin",
+            "issue",
+            "add",
+            "-r",
+            REL,
+            "offline write",
+        ],
+        7,
+    );
+    assert!(
+        err.contains("origin") && err.contains("statebox sync"),
+        "{err}"
+    );
+    assert!(show(r, &format!("record:{PATH}")).contains("offline write"));
+}

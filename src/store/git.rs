@@ -249,3 +249,44 @@ impl Store for GitStore {
         Ok(entries)
     }
 }
+
+/// Initialises libgit2 without loading the system's CA bundle.
+///
+/// libgit2 initialises OpenSSL on first use and then parses the whole CA
+/// bundle (about 30 ms, most of a local `task set`), although only fetch and
+/// push over https need it. Call this at the very start of a program, before
+/// any thread exists (it briefly changes `SSL_CERT_FILE`); remote operations
+/// load the bundle when they need it ([`load_ca_bundle`]).
+pub fn init_without_ca_bundle() {
+    let user_value = std::env::var_os("SSL_CERT_FILE");
+    // SAFETY: documented precondition: no other thread runs yet, so nothing
+    // reads the environment concurrently.
+    unsafe { std::env::set_var("SSL_CERT_FILE", "/dev/null") };
+    // Any git2 option call runs libgit2's one-time initialisation; strict
+    // hash verification is on by default, so this changes nothing else.
+    git2::opts::strict_hash_verification(true);
+    // SAFETY: as above; child processes see the user's environment again.
+    unsafe {
+        match user_value {
+            Some(value) => std::env::set_var("SSL_CERT_FILE", value),
+            None => std::env::remove_var("SSL_CERT_FILE"),
+        }
+    }
+}
+
+/// Loads the CA bundle libgit2 verifies https remotes with (once), after
+/// [`init_without_ca_bundle`]: the user's `SSL_CERT_FILE`, else the system's.
+pub(crate) fn load_ca_bundle() -> Result<(), StoreError> {
+    static LOADED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let loaded = LOADED.get_or_init(|| {
+        let Some(bundle) = openssl_probe::probe().cert_file else {
+            return Ok(()); // none found: libgit2 reports it on connect
+        };
+        // SAFETY: libgit2 requires no concurrent git2 calls while options
+        // change; remote stores call this before they fetch or push.
+        unsafe { git2::opts::set_ssl_cert_file(&bundle) }.map_err(|e| e.message().to_owned())
+    });
+    loaded
+        .clone()
+        .map_err(|e| StoreError::Git(git2::Error::from_str(&e)))
+}

@@ -8,7 +8,7 @@ pub mod github;
 pub mod remote;
 
 pub use dir::DirStore;
-pub use git::{DEFAULT_BRANCH, GitStore};
+pub use git::{DEFAULT_BRANCH, GitStore, init_without_ca_bundle};
 pub use github::GitHubStore;
 pub use remote::SyncedGitStore;
 

@@ -67,13 +67,18 @@ enum Push {
 
 impl SyncedGitStore {
     pub fn new(local: GitStore, remote: &str, catalog: Catalog) -> Result<Self, StoreError> {
-        local
+        let https = local
             .repository()
             .find_remote(remote)
             .map_err(|e| StoreError::Remote {
                 remote: remote.to_owned(),
                 reason: format!("not configured in this repository ({})", e.message()),
-            })?;
+            })?
+            .url()
+            .is_some_and(|url| url.starts_with("https://"));
+        if https {
+            super::git::load_ca_bundle()?;
+        }
         Ok(SyncedGitStore {
             local,
             remote: remote.to_owned(),
