@@ -2,7 +2,6 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    statebox::store::init_without_ca_bundle();
     let cli = statebox::cli::Cli::parse();
     let level = match cli.global.verbose {
         0 => "warn",

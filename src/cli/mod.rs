@@ -307,6 +307,15 @@ fn print_json(value: &serde_json::Value) {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    // Commands that open repositories start libgit2 here, on the main thread
+    // before any other exists, without its CA bundle; the merge driver (run
+    // by git once per file) and the file-only commands skip it entirely.
+    if !matches!(
+        cli.command,
+        Command::MergeDriver(_) | Command::Fmt(_) | Command::Completions { .. }
+    ) {
+        crate::store::init_without_ca_bundle();
+    }
     let global = &cli.global;
     match cli.command {
         Command::Init(args) => meta::init(&Context::open(global)?, args),
