@@ -36,7 +36,7 @@ def generate(path, megabytes):
         "INFO: Found 858 images to check, scanning quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:314fe5cf32cbc22f8e400b211d530beeb027ac3d3cd5479ef953b74cf0c4676b",
         "WARNING: retrying request to https://jira.example.com/rest/api/2/issue/ART-21268 (attempt 2)",
     ]
-    status_every = 200_000  # one status line per ~200k lines: a few thousand in 1 GB
+    status_every = 3_000  # one status line per 3,000 lines: a few thousand in 1 GB
     written, n, task = 0, 0, 0
     with open(path, "w") as f:
         chunk = []
@@ -69,8 +69,25 @@ TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\
 EMAIL = re.compile(r"[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}")
 
 
+def decide(text):
+    """The original's handling of one task's output."""
+    masked = EMAIL.sub("[EMAIL_REDACTED]", text)
+    stamps = TIMESTAMP.findall(masked)
+    last = masked.strip().splitlines()[-1] if masked.strip() else ""
+    if "[Fail]" in last:
+        status = "Fail"
+    elif "[Pass]" in last:
+        status = "Pass"
+    elif "[In Progress]" in last:
+        status = "In Progress"
+    else:
+        status = "Fail" if ": ERROR:" in masked else "In Progress"
+    return status, stamps[:1], stamps[-1:], masked
+
+
 def python_original(path):
-    outputs = {}
+    """Every task window (In Progress line to final line) is one output."""
+    decided = []
     current = []
     active = None
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -83,16 +100,8 @@ def python_original(path):
             if active is not None:
                 current.append(line)
             if m and active is not None:
-                outputs[active] = "".join(current)
+                decided.append((active, decide("".join(current))[:3]))
                 active = None
-    decided = {}
-    for name, text in outputs.items():
-        masked = EMAIL.sub("[EMAIL_REDACTED]", text)
-        stamps = TIMESTAMP.findall(masked)
-        last = masked.strip().splitlines()[-1] if masked.strip() else ""
-        status = "Fail" if "[Fail]" in last else "Pass" if "[Pass]" in last else \
-            "In Progress" if "[In Progress]" in last else ("Fail" if ": ERROR:" in masked else "In Progress")
-        decided[name] = (status, stamps[:1], stamps[-1:])
     return decided
 
 

@@ -88,6 +88,12 @@ impl<'a> Recorder<'a> {
             }
             return Ok(());
         };
+        // Within a burst only a task's last transition needs writing: its
+        // result holds the earlier ones' output too (a window opens at the
+        // In Progress line), so the timestamps come out the same, and the
+        // commit (whose trailer records the operation) stays small.
+        self.pending
+            .retain(|op| !matches!(op, Op::SetTask { task, .. } if *task == entry.name));
         self.pending.push(Op::SetTask {
             task: entry.name.clone(),
             status: transition.status,
