@@ -312,7 +312,11 @@ def run_case(work, tools, rel, texts, expected_text, expected):
             with open(os.path.join(work, name), "w", encoding="utf-8") as f:
                 f.write(text)
         if tool == "statebox":
-            proc, ms = timed([argv, "merge-driver", "O", "A", "B", rel], work)
+            # What `statebox install` configures: the dedicated driver
+            # program beside statebox, else `statebox merge-driver`.
+            dedicated = os.path.join(os.path.dirname(argv), "statebox-merge-driver")
+            command = [dedicated] if os.path.exists(dedicated) else [argv, "merge-driver"]
+            proc, ms = timed(command + ["O", "A", "B", rel], work)
             with open(os.path.join(work, "A"), encoding="utf-8") as f:
                 out = f.read()
         elif tool == "git":
@@ -384,11 +388,6 @@ def main():
         g = git_conflicts[tool]
         print(f"{tool:<10} {t['right']:>6} {t['wrong']:>6} {t['conflict']:>9} "
               f"{statistics.median(ms):>10.2f} {p95:>8.2f}   {g['right']}/{g['wrong']}/{g['conflict']}")
-    # The share of statebox's time that is process start (a 10 MB binary
-    # linking libssl/libcrypto), the same for every statebox command.
-    startup = statistics.median(timed([statebox, "--version"], ROOT)[1] for _ in range(50))
-    print(f"statebox process start alone (--version): median {startup:.2f} ms; "
-          f"merge work per file ~{statistics.median(tally['statebox']['ms']) - startup:.2f} ms")
     base_ms = statistics.median(tally["git"]["ms"])
     for tool in tools:
         if tool != "git":

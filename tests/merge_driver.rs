@@ -378,7 +378,7 @@ fn install_is_idempotent_keeps_lines_and_check_reports() {
     );
     let driver = git(repo, &["config", "merge.statebox.driver"]);
     assert!(
-        driver.ends_with("statebox' merge-driver %O %A %B %P"),
+        driver.ends_with("/statebox-merge-driver' %O %A %B %P"),
         "{driver}"
     );
     assert_eq!(
@@ -430,4 +430,42 @@ fn global_install_uses_user_config_and_attributes() {
     let config = std::fs::read_to_string(home.path().join(".gitconfig")).unwrap();
     assert!(config.contains("[merge \"statebox\"]"), "{config}");
     assert!(config.contains("attributesFile"), "{config}");
+}
+
+#[test]
+fn the_dedicated_driver_program_merges_and_checks_its_arguments() {
+    let dedicated = env!("CARGO_BIN_EXE_statebox-merge-driver");
+    let out = Command::new(dedicated).arg("only-one").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: statebox-merge-driver"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut base = State::new(&release(), "2026-06-25T12:00:00Z");
+    base.tasks = TASKS
+        .iter()
+        .map(|t| statebox::model::Task::new(t))
+        .collect();
+    let mut ours = base.clone();
+    set(&mut ours, "take-ownership", Status::Pass);
+    let mut theirs = base.clone();
+    set(&mut theirs, "stage-testing", Status::Fail);
+    for (name, state) in [("O", &base), ("A", &ours), ("B", &theirs)] {
+        std::fs::write(dir.path().join(name), state.to_yaml()).unwrap();
+    }
+    let out = Command::new(dedicated)
+        .args(["O", "A", "B", &path()])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(dir.path().join("A")).unwrap();
+    assert_eq!(written, merge_states(Some(&base), &ours, &theirs).to_yaml());
+    let merged = decode(&path(), written.as_bytes()).unwrap();
+    assert_eq!(merged.task("take-ownership").unwrap().status, Status::Pass);
+    assert_eq!(merged.task("stage-testing").unwrap().status, Status::Fail);
 }

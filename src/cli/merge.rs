@@ -1,15 +1,10 @@
 //! `merge-driver` (called by git) and `install` (sets git up to call it).
 
 use super::{CliError, Global, exit};
-use crate::merge::driver::{DriverOutcome, run_driver};
+use crate::merge::driver::{CONFLICT, run_driver};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-
-/// Git's merge-driver protocol: 0 = resolved; 1..=128 = conflict, git keeps
-/// what is in %A (here: git's own text merge with markers) as the conflicted
-/// file. statebox never uses the >128 "driver failed" range.
-const CONFLICT: u8 = 1;
 
 #[derive(Debug, Args)]
 pub struct DriverArgs {
@@ -25,12 +20,7 @@ pub struct DriverArgs {
 
 pub fn driver(args: DriverArgs) -> Result<ExitCode, CliError> {
     match run_driver(&args.base, &args.ours, &args.theirs, &args.path) {
-        Ok(
-            DriverOutcome::Merged
-            | DriverOutcome::BaselineMerged
-            | DriverOutcome::TextMerged { clean: true },
-        ) => Ok(ExitCode::SUCCESS),
-        Ok(DriverOutcome::TextMerged { clean: false }) => Ok(ExitCode::from(CONFLICT)),
+        Ok(outcome) => Ok(ExitCode::from(outcome.exit_code())),
         Err(e) => Err(CliError::new(CONFLICT, format!("{}: {e}", args.path))),
     }
 }
@@ -152,11 +142,12 @@ fn pieces(
         key: "merge.statebox.name",
         value: "statebox semantic merge".to_owned(),
     });
-    let program = program()?;
+    let statebox = program()?;
     pieces.push(Piece::Config {
         key: "merge.statebox.driver",
-        value: format!("{program} merge-driver %O %A %B %P"),
+        value: driver_command(&statebox),
     });
+    let program = invocation(&statebox);
     if let Scope::Repo { top } = scope {
         let hooks = hooks_dir(top)?;
         for name in HOOKS {
@@ -183,27 +174,41 @@ fn hooks_dir(top: &Path) -> Result<PathBuf, CliError> {
     Ok(top.join(String::from_utf8_lossy(&out.stdout).trim_end()))
 }
 
-/// How git should call statebox: plain `statebox` when that is this very
-/// program on PATH (so upgrades in place keep working), else this program's
-/// absolute path (tests, and users who run it from a build folder).
-fn program() -> Result<String, CliError> {
-    let exe = std::env::current_exe()
+/// This program's canonical path.
+fn program() -> Result<PathBuf, CliError> {
+    std::env::current_exe()
         .and_then(std::fs::canonicalize)
-        .map_err(|e| CliError::new(exit::ENVIRONMENT, format!("cannot locate statebox: {e}")))?;
+        .map_err(|e| CliError::new(exit::ENVIRONMENT, format!("cannot locate statebox: {e}")))
+}
+
+/// How git should call one of statebox's programs: its plain name when that
+/// name on PATH is this very file (so upgrades in place keep working), else
+/// its absolute path (tests, and users who run it from a build folder),
+/// quoted because git runs it through the shell.
+fn invocation(exe: &Path) -> String {
+    let name = exe.file_name().unwrap_or_default();
     let on_path = std::env::var_os("PATH").is_some_and(|path| {
         std::env::split_paths(&path)
-            .filter_map(|dir| std::fs::canonicalize(dir.join("statebox")).ok())
+            .filter_map(|dir| std::fs::canonicalize(dir.join(name)).ok())
             .next()
             .is_some_and(|found| found == exe)
     });
     if on_path {
-        return Ok("statebox".to_owned());
+        return name.to_string_lossy().into_owned();
     }
-    // Git runs the driver through the shell: quote the path.
-    Ok(format!(
-        "'{}'",
-        exe.display().to_string().replace('\'', r"'\''")
-    ))
+    format!("'{}'", exe.display().to_string().replace('\'', r"'\''"))
+}
+
+/// The driver command: the small `statebox-merge-driver` program installed
+/// beside this one (git starts a driver once per file, so start-up counts),
+/// else this program's `merge-driver` command.
+fn driver_command(statebox: &Path) -> String {
+    let dedicated = statebox.with_file_name("statebox-merge-driver");
+    if dedicated.is_file() {
+        format!("{} %O %A %B %P", invocation(&dedicated))
+    } else {
+        format!("{} merge-driver %O %A %B %P", invocation(statebox))
+    }
 }
 
 /// The attributes file for the scope, and whether git config already names it.

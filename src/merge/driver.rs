@@ -28,6 +28,21 @@ pub enum DriverOutcome {
     TextMerged { clean: bool },
 }
 
+/// Git's merge-driver protocol: 0 = resolved; 1..=128 = conflict, git keeps
+/// what is in %A (here: git's own text merge with markers) as the conflicted
+/// file. statebox never uses the >128 "driver failed" range.
+pub const CONFLICT: u8 = 1;
+
+impl DriverOutcome {
+    /// The exit status git expects for this outcome.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            DriverOutcome::TextMerged { clean: false } => CONFLICT,
+            _ => 0,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
     #[error("cannot read the {side} version of {path_name} ({}): {source}", file.display())]
