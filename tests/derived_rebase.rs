@@ -260,21 +260,26 @@ fn assert_state_merged(repo: &Path) {
     }
 }
 
+/// Runs a git command that must finish without stopping for conflicts.
+fn completes(repo: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?} stopped: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn rebase_completes_and_leaves_a_fresh_baseline() {
     let repo = diverged();
     let r = repo.path();
     git(r, &["checkout", "-q", "feature"]);
-    let out = Command::new("git")
-        .args(["rebase", "main"])
-        .current_dir(r)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "rebase stopped: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    completes(r, &["rebase", "main"]);
     assert_eq!(
         git(r, &["log", "-1", "--format=%s"]),
         "Regenerate derived files: .secrets.baseline"
@@ -288,16 +293,7 @@ fn merge_completes_and_leaves_a_fresh_baseline() {
     let repo = diverged();
     let r = repo.path();
     git(r, &["checkout", "-q", "feature"]);
-    let out = Command::new("git")
-        .args(["merge", "-q", "--no-edit", "main"])
-        .current_dir(r)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "merge stopped: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    completes(r, &["merge", "-q", "--no-edit", "main"]);
     assert_findings_relocated(&assert_committed_baseline_is_fresh(r));
     assert_state_merged(r);
 }
@@ -313,16 +309,7 @@ fn cherry_pick_completes_and_leaves_a_fresh_baseline() {
     set_task(r, "analyze-candidate-build", "Pass");
     commit_all(r, "feature adds c.yaml");
     git(r, &["checkout", "-q", "main"]);
-    let out = Command::new("git")
-        .args(["cherry-pick", "feature"])
-        .current_dir(r)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cherry-pick stopped: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    completes(r, &["cherry-pick", "feature"]);
     assert_eq!(
         git(r, &["log", "-1", "--format=%s"]),
         "Regenerate derived files: .secrets.baseline"
