@@ -227,3 +227,78 @@ fn a_ref_lock_left_by_a_dead_writer_is_cleared_but_a_fresh_one_is_respected() {
     assert!(!lock.exists(), "the stale lock was removed");
     assert!(show(r, &format!("record:{PATH}")).contains("second"));
 }
+
+#[test]
+fn writers_racing_to_create_the_branch_all_land() {
+    // The first write creates the branch; creation must be compare-and-swap
+    // too, or two creators can both "succeed" and one commit is lost.
+    for round in 0..10 {
+        let repo = new_repo();
+        let r = repo.path();
+        let children: Vec<_> = (0..6)
+            .map(|k| {
+                Command::new(statebox_bin())
+                    .arg("--repo")
+                    .arg(r)
+                    .args(["issue", "add", "-r", REL, &format!("creator {k}")])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let file = show(r, &format!("record:{PATH}"));
+        for k in 0..6 {
+            assert!(
+                file.contains(&format!("creator {k}")),
+                "round {round}: creator {k} lost:\n{file}"
+            );
+        }
+        assert_eq!(
+            git(r, &["rev-list", "--count", "record"]),
+            "6",
+            "round {round}"
+        );
+    }
+}
+
+#[test]
+fn only_one_of_many_simultaneous_branch_creations_succeeds() {
+    use statebox::store::{GitStore, Store, StoreError, Version};
+    use std::sync::{Arc, Barrier};
+    for round in 0..20 {
+        let repo = new_repo();
+        let barrier = Arc::new(Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|k| {
+                let (path, barrier) = (repo.path().to_owned(), barrier.clone());
+                std::thread::spawn(move || {
+                    let store = GitStore::open(&path, "record").unwrap();
+                    let content = format!("writer {k}\n");
+                    barrier.wait();
+                    store.write(PATH, content.as_bytes(), &Version(None), "create")
+                })
+            })
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(
+            won, 1,
+            "round {round}: {won} writers all created the branch"
+        );
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r, Ok(_) | Err(StoreError::Stale))),
+            "round {round}"
+        );
+    }
+}

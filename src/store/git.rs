@@ -108,6 +108,24 @@ impl GitStore {
     }
 }
 
+/// Moves `refname` to `new` if it is still at `expected` (`None`: if it
+/// does not exist yet), checked under the ref's lock.
+///
+/// Creation must go through the same check: libgit2's non-forced create
+/// tests for an existing ref *before* it takes the lock, so two writers
+/// creating the branch at once could both succeed and the first commit be
+/// lost. An all-zero expected id means "must not exist" under the lock.
+pub(super) fn swap_ref(
+    repo: &Repository,
+    refname: &str,
+    new: Oid,
+    expected: Option<Oid>,
+    message: &str,
+) -> Result<(), git2::Error> {
+    repo.reference_matching(refname, new, true, expected.unwrap_or(Oid::zero()), message)
+        .map(drop)
+}
+
 fn version(id: Option<Oid>) -> Version {
     Version(id.map(|id| id.to_string()))
 }
@@ -159,13 +177,13 @@ impl Store for GitStore {
         let commit = self
             .repo
             .commit(None, &signature, &signature, message, &tree, &parents)?;
-        let moved = match &parent {
-            Some(old) => {
-                self.repo
-                    .reference_matching(self.refname(), commit, true, old.id(), message)
-            }
-            None => self.repo.reference(self.refname(), commit, false, message),
-        };
+        let moved = swap_ref(
+            &self.repo,
+            self.refname(),
+            commit,
+            parent.as_ref().map(|p| p.id()),
+            message,
+        );
         match moved {
             Ok(_) => Ok(version(Some(commit))),
             // Modified/Exists: another writer moved the branch first. Locked:

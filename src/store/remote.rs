@@ -317,21 +317,13 @@ impl SyncedGitStore {
                     Err(e) => return Err(e.into()),
                 },
             };
-            let moved = match local {
-                Some(old) => repo.reference_matching(
-                    self.local.refname(),
-                    target,
-                    true,
-                    old,
-                    "statebox: integrate remote commits",
-                ),
-                None => repo.reference(
-                    self.local.refname(),
-                    target,
-                    false,
-                    "statebox: take remote branch",
-                ),
-            };
+            let moved = super::git::swap_ref(
+                repo,
+                self.local.refname(),
+                target,
+                local,
+                "statebox: integrate remote commits",
+            );
             match moved {
                 Ok(_) => {
                     return Ok(SyncReport {
