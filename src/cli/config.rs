@@ -1,7 +1,7 @@
 //! `statebox config get|encrypt|edit|rekey`, and finding the store and its
 //! keys for `init`'s metadata prefill.
 
-use super::{CliError, exit};
+use super::{CliError, Global, exit};
 use crate::config_store::{
     ConfigStoreError, ENV_PASSPHRASE, Encryption, Keys, StoreFile, StoreFormat, parse_recipients,
     render,
@@ -98,19 +98,18 @@ fn prompt_passphrase(prompt: &str) -> Result<SecretString, CliError> {
 
 impl StoreArgs {
     /// The store file: the flag, else the default path if it exists.
-    pub fn file(&self) -> Option<StoreFile> {
+    pub fn file(&self, global: &Global) -> Option<StoreFile> {
         match &self.path {
             Some(path) => Some(StoreFile::new(path)),
             None => {
-                let root = git2::Repository::discover(".").ok()?.workdir()?.to_owned();
-                let default = root.join(".statebox/config.age");
+                let default = global.work_tree().ok()?.join(".statebox/config.age");
                 default.is_file().then(|| StoreFile::new(default))
             }
         }
     }
 
-    fn required_file(&self) -> Result<StoreFile, CliError> {
-        self.file().ok_or_else(|| {
+    fn required_file(&self, global: &Global) -> Result<StoreFile, CliError> {
+        self.file(global).ok_or_else(|| {
             CliError::new(
                 exit::CONFIG_STORE,
                 "no config store: pass --config-store FILE or set STATEBOX_CONFIG_STORE",
@@ -132,11 +131,11 @@ impl StoreArgs {
     }
 }
 
-pub fn run(args: ConfigArgs) -> Result<ExitCode, CliError> {
+pub fn run(global: &Global, args: ConfigArgs) -> Result<ExitCode, CliError> {
     let store = &args.store;
     match args.command {
         ConfigCommand::Get { key, json } => {
-            let file = store.required_file()?;
+            let file = store.required_file(global)?;
             let config = file.load(&store.keys(&file)?)?;
             let value = match &key {
                 Some(path) => config.get(path)?,
@@ -150,7 +149,7 @@ pub fn run(args: ConfigArgs) -> Result<ExitCode, CliError> {
             recipient_files,
             binary,
         } => {
-            let file = store.required_file()?;
+            let file = store.required_file(global)?;
             let mut plaintext = Vec::new();
             let read = if input.as_os_str() == "-" {
                 std::io::stdin().read_to_end(&mut plaintext)
@@ -176,7 +175,7 @@ pub fn run(args: ConfigArgs) -> Result<ExitCode, CliError> {
             println!("encrypted {}", file.path().display());
         }
         ConfigCommand::Edit => {
-            let file = store.required_file()?;
+            let file = store.required_file(global)?;
             let editor = ["VISUAL", "EDITOR"]
                 .iter()
                 .find_map(|v| std::env::var(v).ok().filter(|e| !e.trim().is_empty()))
@@ -185,7 +184,7 @@ pub fn run(args: ConfigArgs) -> Result<ExitCode, CliError> {
             println!("{}: {outcome:?}", file.path().display());
         }
         ConfigCommand::Rekey { add, remove } => {
-            let file = store.required_file()?;
+            let file = store.required_file(global)?;
             let add = parse_recipients(&add, &[])?;
             let remove = parse_recipients(&remove, &[])?;
             let now = file.rekey(&store.keys(&file)?, &add, &remove)?;

@@ -227,11 +227,7 @@ fn mark_failed(events: &mut [Event], status: ExitStatus) {
 fn check_task(ctx: &Context, task: &Option<String>) -> Result<(), CliError> {
     match task {
         Some(name) if ctx.catalog.resolve(name).is_none() => {
-            Err(crate::model::OpError::UnknownTask {
-                given: name.clone(),
-                known: ctx.catalog.names().iter().map(|s| s.to_string()).collect(),
-            }
-            .into())
+            Err(crate::model::OpError::unknown_task(&ctx.catalog, name).into())
         }
         _ => Ok(()),
     }

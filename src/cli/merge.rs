@@ -243,31 +243,17 @@ fn attributes_file(scope: &Scope) -> Result<(PathBuf, bool), CliError> {
     }
 }
 
-fn repo_top(global: &Global) -> Result<PathBuf, CliError> {
-    let at = global.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-    let out = run(Command::new("git")
-        .args(["rev-parse", "--show-toplevel"])
-        .current_dir(&at))?;
-    if !out.status.success() {
-        return Err(CliError::new(
-            exit::ENVIRONMENT,
-            format!(
-                "{} is not inside a git work tree (use --global to install for the user)",
-                at.display()
-            ),
-        ));
-    }
-    Ok(PathBuf::from(
-        String::from_utf8_lossy(&out.stdout).trim_end(),
-    ))
-}
-
 pub fn install(global: &Global, args: InstallArgs) -> Result<ExitCode, CliError> {
     let scope = if args.global {
         Scope::Global
     } else {
         Scope::Repo {
-            top: repo_top(global)?,
+            top: global.work_tree().map_err(|e| {
+                CliError::new(
+                    e.code,
+                    format!("{} (use --global to install for the user)", e.message),
+                )
+            })?,
         }
     };
     let (attributes, configured) = attributes_file(&scope)?;

@@ -106,9 +106,10 @@ fn entries_from_pairs<'a>(
 /// nulls, as without a store.
 fn prefill(
     store: &super::config::StoreArgs,
+    global: &super::Global,
     release: &crate::release::Release,
 ) -> Result<Mapping, CliError> {
-    let Some(file) = store.file() else {
+    let Some(file) = store.file(global) else {
         return Ok(Mapping::new());
     };
     let config = file.load(&store.keys(&file)?)?;
@@ -124,9 +125,9 @@ fn prefill(
     }
 }
 
-pub fn init(ctx: &Context, args: InitArgs) -> Result<ExitCode, CliError> {
+pub fn init(ctx: &Context, global: &super::Global, args: InitArgs) -> Result<ExitCode, CliError> {
     let release = args.release.parse()?;
-    let mut metadata = prefill(&args.store, &release)?;
+    let mut metadata = prefill(&args.store, global, &release)?;
     let text =
         |key: &str, v: &Option<String>| v.as_ref().map(|v| (key.to_owned(), Value::Str(v.clone())));
     let mut flags = Mapping::new();

@@ -224,6 +224,34 @@ impl From<WriteError> for CliError {
     }
 }
 
+impl Global {
+    /// `--repo`, else the current directory.
+    fn repo_path(&self) -> PathBuf {
+        self.repo.clone().unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// The work tree of the repository at [`Global::repo_path`].
+    fn work_tree(&self) -> Result<PathBuf, CliError> {
+        let at = self.repo_path();
+        git2::Repository::discover(&at)
+            .ok()
+            .and_then(|repo| repo.workdir().map(|w| w.to_owned()))
+            .ok_or_else(|| {
+                CliError::new(
+                    exit::ENVIRONMENT,
+                    format!("{} is not inside a git work tree", at.display()),
+                )
+            })
+    }
+
+    fn catalog(&self) -> Result<Catalog, CliError> {
+        Ok(match &self.catalog {
+            Some(path) => Catalog::from_file(path)?,
+            None => Catalog::default(),
+        })
+    }
+}
+
 /// What commands that touch the store need.
 pub struct Context {
     pub store: Box<dyn Store>,
@@ -233,10 +261,7 @@ pub struct Context {
 
 impl Context {
     fn open(global: &Global) -> Result<Self, CliError> {
-        let catalog = match &global.catalog {
-            Some(path) => Catalog::from_file(path)?,
-            None => Catalog::default(),
-        };
+        let catalog = global.catalog()?;
         let store: Box<dyn Store> = match (&global.dir, &global.github, &global.remote) {
             (Some(dir), _, _) => Box::new(DirStore::new(dir)),
             (None, Some(repo), _) => Box::new(sync::github_store(repo, &global.branch)?),
@@ -279,7 +304,7 @@ impl Context {
 }
 
 fn open_git(global: &Global) -> Result<GitStore, CliError> {
-    let at = global.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let at = global.repo_path();
     GitStore::open(&at, &global.branch).map_err(|e| {
         CliError::new(
             exit::ENVIRONMENT,
@@ -318,7 +343,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     }
     let global = &cli.global;
     match cli.command {
-        Command::Init(args) => meta::init(&Context::open(global)?, args),
+        Command::Init(args) => meta::init(&Context::open(global)?, global, args),
         Command::Task(cmd) => task::run(&Context::open(global)?, cmd),
         Command::Issue(cmd) => issue::run(&Context::open(global)?, cmd),
         Command::Meta(cmd) => meta::run(&Context::open(global)?, cmd),
@@ -329,7 +354,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Log(args) => read::log(&Context::open(global)?, args),
         Command::Validate(args) => files::validate(global, args),
         Command::Fmt(args) => files::fmt(args),
-        Command::Config(args) => config::run(args),
+        Command::Config(args) => config::run(global, args),
         Command::MergeDriver(args) => merge::driver(args),
         Command::Install(args) => merge::install(global, args),
         Command::Regen(args) => regen::regen(global, args),

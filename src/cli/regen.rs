@@ -5,7 +5,6 @@
 use super::{CliError, Global, exit};
 use crate::merge::derived::{self, DerivedError};
 use clap::Args;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -32,21 +31,8 @@ impl From<DerivedError> for CliError {
     }
 }
 
-fn work_tree(global: &Global) -> Result<PathBuf, CliError> {
-    let at = global.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-    git2::Repository::discover(&at)
-        .ok()
-        .and_then(|repo| repo.workdir().map(|w| w.to_owned()))
-        .ok_or_else(|| {
-            CliError::new(
-                exit::ENVIRONMENT,
-                format!("{} is not inside a git work tree", at.display()),
-            )
-        })
-}
-
 pub fn regen(global: &Global, args: RegenArgs) -> Result<ExitCode, CliError> {
-    let root = work_tree(global)?;
+    let root = global.work_tree()?;
     let changed = match &args.changed_since {
         Some(rev) => Some(derived::changed_paths(&root, rev)?),
         None => None,
@@ -74,7 +60,7 @@ pub fn hook(global: &Global, args: HookArgs) -> Result<ExitCode, CliError> {
     let since = match args.name.as_str() {
         "post-merge" => "ORIG_HEAD",
         "post-rewrite" if args.args.first().map(String::as_str) == Some("rebase") => "ORIG_HEAD",
-        "post-commit" if derived::head_moved_by_cherry_pick(&work_tree(global)?)? => "HEAD~1",
+        "post-commit" if derived::head_moved_by_cherry_pick(&global.work_tree()?)? => "HEAD~1",
         _ => return Ok(ExitCode::SUCCESS),
     };
     regen(

@@ -3,7 +3,6 @@
 //! their own), and `--github` opens the GitHub API backend.
 
 use super::{CliError, Global, exit, open_git};
-use crate::catalog::Catalog;
 use crate::store::github::DEFAULT_API_URL;
 use crate::store::remote::SyncReport;
 use crate::store::{GitHubStore, SyncedGitStore};
@@ -29,11 +28,11 @@ fn open(global: &Global, args: &SyncArgs) -> Result<SyncedGitStore, CliError> {
         .as_deref()
         .or(global.remote.as_deref())
         .unwrap_or("origin");
-    let catalog = match &global.catalog {
-        Some(path) => Catalog::from_file(path)?,
-        None => Catalog::default(),
-    };
-    Ok(SyncedGitStore::new(open_git(global)?, remote, catalog)?)
+    Ok(SyncedGitStore::new(
+        open_git(global)?,
+        remote,
+        global.catalog()?,
+    )?)
 }
 
 fn print(report: &SyncReport) {

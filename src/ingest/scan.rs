@@ -409,7 +409,7 @@ impl Kept {
         if !text.is_empty() {
             text.push('\n');
         }
-        text.push_str(&format!("[... statebox: {omitted} bytes omitted ...]"));
+        text.push_str(&crate::model::omission_marker(omitted));
         if !tail.is_empty() {
             text.push('\n');
             text.push_str(&tail);

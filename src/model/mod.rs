@@ -6,7 +6,7 @@
 mod layout;
 mod ops;
 
-pub use ops::{Applied, Op, OpError, RESULT_LIMIT, bound_result, merge_metadata};
+pub use ops::{Applied, Op, OpError, RESULT_LIMIT, bound_result, merge_metadata, omission_marker};
 
 use crate::yaml::{Mapping, Value};
 use layout::{Fields, Layout};

@@ -108,6 +108,16 @@ pub enum OpError {
     EmptyBatch,
 }
 
+impl OpError {
+    /// `given` is not a task of `catalog`; the message lists the ones that are.
+    pub fn unknown_task(catalog: &Catalog, given: &str) -> Self {
+        OpError::UnknownTask {
+            given: given.to_owned(),
+            known: catalog.names().iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
 /// The outcome of applying an operation.
 #[derive(Debug, Clone)]
 pub struct Applied {
@@ -133,11 +143,17 @@ pub fn bound_result(text: &str) -> std::borrow::Cow<'_, str> {
     let tail_start = floor_char_boundary(text, text.len() - (RESULT_LIMIT - RESULT_HEAD));
     let omitted = tail_start - head_end;
     format!(
-        "{}\n[... statebox: {omitted} bytes omitted ...]\n{}",
+        "{}\n{}\n{}",
         &text[..head_end],
+        omission_marker(omitted as u64),
         &text[tail_start..]
     )
     .into()
+}
+
+/// The line that stands where a result was cut, here and in ingest.
+pub fn omission_marker(omitted: u64) -> String {
+    format!("[... statebox: {omitted} bytes omitted ...]")
 }
 
 fn floor_char_boundary(text: &str, mut index: usize) -> usize {
@@ -203,10 +219,9 @@ impl Op {
                 status,
                 result,
             } => {
-                let entry = catalog.resolve(task).ok_or_else(|| OpError::UnknownTask {
-                    given: task.clone(),
-                    known: catalog.names().iter().map(|s| s.to_string()).collect(),
-                })?;
+                let entry = catalog
+                    .resolve(task)
+                    .ok_or_else(|| OpError::unknown_task(catalog, task))?;
                 let index = match state.tasks.iter().position(|t| t.name == entry.name) {
                     Some(i) => i,
                     None => {
