@@ -519,3 +519,64 @@ fn an_https_remote_that_is_down_keeps_the_local_commit() {
     );
     assert!(show(r, &format!("record:{PATH}")).contains("offline write"));
 }
+
+/// The commit trailer carries the operation for replay; it must carry the
+/// masked, bounded result the state file holds, never the raw one.
+#[test]
+fn commit_messages_never_carry_an_unmasked_or_unbounded_result() {
+    let repo = new_repo();
+    let r = repo.path();
+    let token = format!("ghp_{}", "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8");
+    ok(
+        r,
+        &[
+            "task",
+            "set",
+            "-r",
+            REL,
+            "drop-bugs",
+            "--status",
+            "Pass",
+            "--result",
+            &format!("pushed with {token} by qe@example.com"),
+        ],
+    );
+    let big = r.join("big.log");
+    let line = format!("2026-06-25T13:22:08Z: INFO: step uses {token}\n");
+    std::fs::write(&big, line.repeat(40 * 1024 * 1024 / line.len())).unwrap();
+    ok(
+        r,
+        &[
+            "task",
+            "set",
+            "-r",
+            REL,
+            "stage-testing",
+            "--status",
+            "Fail",
+            "--result-file",
+            big.to_str().unwrap(),
+        ],
+    );
+    let log = git(r, &["log", "record", "--format=%B"]);
+    assert!(
+        log.contains("Statebox-Op:"),
+        "trailers are still written: {log:.400}"
+    );
+    assert!(!log.contains(&token), "a token reached a commit message");
+    assert!(
+        !log.contains("qe@example.com"),
+        "an e-mail reached a commit message"
+    );
+    let commit = git(r, &["rev-parse", "record"]);
+    let size: usize = git(r, &["cat-file", "-s", commit.trim()])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        size < 200 * 1024,
+        "a 40 MB result made a {size}-byte commit"
+    );
+    let file = show(r, &format!("record:{PATH}"));
+    assert!(!file.contains(&token));
+}

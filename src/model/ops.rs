@@ -172,6 +172,28 @@ fn short(text: &str) -> String {
 }
 
 impl Op {
+    /// The operation as it may be stored: task results masked and bounded,
+    /// exactly as the state file will hold them. The write path applies and
+    /// records (commit trailer) this form only, so no secret reaches a
+    /// commit message and no result makes a commit larger than the bound.
+    pub fn stored(&self) -> Op {
+        match self {
+            Op::SetTask {
+                task,
+                status,
+                result,
+            } => Op::SetTask {
+                task: task.clone(),
+                status: *status,
+                result: result.as_deref().map(stored_result),
+            },
+            Op::Batch { ops } => Op::Batch {
+                ops: ops.iter().map(Op::stored).collect(),
+            },
+            other => other.clone(),
+        }
+    }
+
     /// Applies the operation to `current` (None: the release has no state
     /// yet, which any operation creates, as the original did).
     pub fn apply(
@@ -282,8 +304,12 @@ impl Op {
     }
 }
 
+fn stored_result(result: &str) -> String {
+    bound_result(&crate::ingest::mask::mask(result)).into_owned()
+}
+
 fn set_task(task: &mut Task, status: Status, result: Option<&str>, now: DateTime<Utc>) {
-    let masked = result.map(|r| bound_result(&crate::ingest::mask::mask(r)).into_owned());
+    let masked = result.map(stored_result);
     let text = masked.as_deref();
     let moved = task.status != status;
     match status {

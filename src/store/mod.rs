@@ -264,6 +264,7 @@ pub fn apply_at(
     now: impl Fn() -> chrono::DateTime<chrono::Utc>,
 ) -> Result<Outcome, WriteError> {
     let path = release.path();
+    let op = &op.stored();
     for attempt in 1..=retry.attempts {
         let snapshot = store.read(&path)?;
         let current = snapshot
