@@ -4,7 +4,7 @@
 //!
 //! usage: github_test_server BARE_REPO OWNER/REPO TOKEN
 
-#[path = "../tests/support/github_server.rs"]
+#[path = "../tests/it/support/github_server.rs"]
 #[allow(dead_code)] // the rate-limit controls are for the tests
 mod github_server;
 

@@ -1,8 +1,10 @@
 use clap::Parser;
+
+mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = statebox::cli::Cli::parse();
+    let cli = cli::Cli::parse();
     let level = match cli.global.verbose {
         0 => "warn",
         1 => "info",
@@ -14,7 +16,7 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    match statebox::cli::run(cli) {
+    match cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("statebox: {}", e.message);

@@ -2,12 +2,12 @@
 //! keys for `init`'s metadata prefill.
 
 use super::{CliError, Global, exit};
-use crate::config_store::{
+use clap::{Args, Subcommand};
+use statebox::config_store::SecretString;
+use statebox::config_store::{
     ConfigStoreError, ENV_PASSPHRASE, Encryption, Keys, StoreFile, StoreFormat, parse_recipients,
     render,
 };
-use age::secrecy::SecretString;
-use clap::{Args, Subcommand};
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -2,8 +2,8 @@
 //! in canonical form, like rustfmt for release state.
 
 use super::{CliError, Context, Global, exit, print_json};
-use crate::store::{self, LoadError};
 use clap::Args;
+use statebox::store::{self, LoadError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,7 +31,7 @@ fn problems(path: &str, bytes: &[u8]) -> Vec<String> {
         Ok(text) => text,
         Err(_) => return vec![store::decode(path, bytes).unwrap_err().to_string()],
     };
-    let value = match crate::yaml::parse(text) {
+    let value = match statebox::yaml::parse(text) {
         Ok(value) => value,
         Err(e) => {
             return vec![
@@ -43,12 +43,12 @@ fn problems(path: &str, bytes: &[u8]) -> Vec<String> {
             ];
         }
     };
-    let mut found: Vec<String> = crate::schema::violations(&value)
+    let mut found: Vec<String> = statebox::schema::violations(&value)
         .into_iter()
         .map(|v| format!("{path}: {v}"))
         .collect();
     if found.is_empty()
-        && let Err(e) = crate::model::State::from_value(value)
+        && let Err(e) = statebox::model::State::from_value(value)
     {
         found.push(format!("{path}: {e}"));
     }

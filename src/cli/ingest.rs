@@ -7,10 +7,10 @@
 //! and writes the final state before the process exits.
 
 use super::{CliError, Context, ReleaseArg, exit};
-use crate::ingest::{Event, RecordError, Recorder, ScanOptions, Scanner};
-use crate::model::Status;
 use clap::Args;
 use signal_hook::consts::{SIGINT, SIGTERM};
+use statebox::ingest::{Event, RecordError, Recorder, ScanOptions, Scanner};
+use statebox::model::Status;
 use std::io::{Read, Write};
 use std::process::{Command, ExitCode, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
@@ -132,7 +132,7 @@ fn record_error(e: RecordError) -> CliError {
 /// end of input (or a signal) writes everything that is left.
 fn pump(
     ctx: &Context,
-    release: crate::release::Release,
+    release: statebox::release::Release,
     task: Option<String>,
     strict: bool,
     rx: mpsc::Receiver<Msg>,
@@ -227,7 +227,7 @@ fn mark_failed(events: &mut [Event], status: ExitStatus) {
 fn check_task(ctx: &Context, task: &Option<String>) -> Result<(), CliError> {
     match task {
         Some(name) if ctx.catalog.resolve(name).is_none() => {
-            Err(crate::model::OpError::unknown_task(&ctx.catalog, name).into())
+            Err(statebox::model::OpError::unknown_task(&ctx.catalog, name).into())
         }
         _ => Ok(()),
     }

@@ -1,8 +1,8 @@
 //! `statebox issue add|resolve|list`.
 
 use super::{CliError, Context, ReleaseArg, print_json, report};
-use crate::model::{Issue, Op};
 use clap::{Args, Subcommand};
+use statebox::model::{Issue, Op};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]

@@ -1,8 +1,8 @@
 //! `merge-driver` (called by git) and `install` (sets git up to call it).
 
 use super::{CliError, Global, exit};
-use crate::merge::driver::{CONFLICT, run_driver};
 use clap::Args;
+use statebox::merge::driver::{CONFLICT, run_driver};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 

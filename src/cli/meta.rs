@@ -1,10 +1,10 @@
 //! `statebox init` and `statebox meta set|get`.
 
 use super::{CliError, Context, ReleaseArg, exit, print_json, report};
-use crate::model::{Op, merge_metadata};
-use crate::schema::to_json;
-use crate::yaml::{self, Mapping, Value};
 use clap::{Args, Subcommand};
+use statebox::model::{Op, merge_metadata};
+use statebox::schema::to_json;
+use statebox::yaml::{self, Mapping, Value};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -107,7 +107,7 @@ fn entries_from_pairs<'a>(
 fn prefill(
     store: &super::config::StoreArgs,
     global: &super::Global,
-    release: &crate::release::Release,
+    release: &statebox::release::Release,
 ) -> Result<Mapping, CliError> {
     let Some(file) = store.file(global) else {
         return Ok(Mapping::new());

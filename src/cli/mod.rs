@@ -12,13 +12,13 @@ mod regen;
 mod sync;
 mod task;
 
-use crate::catalog::{Catalog, CatalogError};
-use crate::model::OpError;
-use crate::release::{InvalidRelease, Release};
-use crate::store::{
+use clap::{Args, Parser, Subcommand};
+use statebox::catalog::{Catalog, CatalogError};
+use statebox::model::OpError;
+use statebox::release::{InvalidRelease, Release};
+use statebox::store::{
     self, DirStore, GitStore, LoadError, RetryPolicy, Store, StoreError, SyncedGitStore, WriteError,
 };
-use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,8 +26,6 @@ use std::process::ExitCode;
 pub mod exit {
     /// `fmt --check` or `validate` found files that need attention.
     pub const CHECK_FAILED: u8 = 1;
-    /// Command-line usage error (clap's code).
-    pub const USAGE: u8 = 2;
     /// The release, task or issue asked for does not exist.
     pub const NOT_FOUND: u8 = 3;
     /// Rejected input: release, task, status, issue text, metadata.
@@ -64,7 +62,7 @@ pub struct Global {
     #[arg(long, global = true, env = "STATEBOX_REPO", value_name = "PATH")]
     pub repo: Option<PathBuf>,
     /// Branch that holds the state files
-    #[arg(long, global = true, env = "STATEBOX_BRANCH", default_value = crate::store::DEFAULT_BRANCH)]
+    #[arg(long, global = true, env = "STATEBOX_BRANCH", default_value = statebox::store::DEFAULT_BRANCH)]
     pub branch: String,
     /// Use a plain folder laid out like the branch (`_releases/...`) instead of git
     #[arg(
@@ -279,7 +277,11 @@ impl Context {
         })
     }
 
-    fn write(&self, release: &Release, op: &crate::model::Op) -> Result<store::Outcome, CliError> {
+    fn write(
+        &self,
+        release: &Release,
+        op: &statebox::model::Op,
+    ) -> Result<store::Outcome, CliError> {
         Ok(store::apply(
             self.store.as_ref(),
             release,
@@ -290,7 +292,7 @@ impl Context {
     }
 
     /// The release's state, or a not-found error naming where we looked.
-    fn require(&self, release: &Release) -> Result<crate::model::State, CliError> {
+    fn require(&self, release: &Release) -> Result<statebox::model::State, CliError> {
         store::load(self.store.as_ref(), release)?.ok_or_else(|| {
             CliError::new(
                 exit::NOT_FOUND,
@@ -339,7 +341,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         cli.command,
         Command::MergeDriver(_) | Command::Fmt(_) | Command::Completions { .. }
     ) {
-        crate::store::init_without_ca_bundle();
+        statebox::store::init_without_ca_bundle();
     }
     let global = &cli.global;
     match cli.command {

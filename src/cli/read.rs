@@ -2,11 +2,11 @@
 
 use super::issue::issue_line;
 use super::{CliError, Context, ReleaseArg, exit, print_json};
-use crate::model::{State, Status};
-use crate::release::Release;
-use crate::schema::to_json;
-use crate::store;
 use clap::Args;
+use statebox::model::{State, Status};
+use statebox::release::Release;
+use statebox::schema::to_json;
+use statebox::store;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]

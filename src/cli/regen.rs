@@ -3,8 +3,8 @@
 //! tree and committed on their own.
 
 use super::{CliError, Global, exit};
-use crate::merge::derived::{self, DerivedError};
 use clap::Args;
+use statebox::merge::derived::{self, DerivedError};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]

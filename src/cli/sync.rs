@@ -3,10 +3,10 @@
 //! their own), and `--github` opens the GitHub API backend.
 
 use super::{CliError, Global, exit, open_git};
-use crate::store::github::DEFAULT_API_URL;
-use crate::store::remote::SyncReport;
-use crate::store::{GitHubStore, SyncedGitStore};
 use clap::Args;
+use statebox::store::github::DEFAULT_API_URL;
+use statebox::store::remote::SyncReport;
+use statebox::store::{GitHubStore, SyncedGitStore};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]

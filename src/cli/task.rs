@@ -1,8 +1,8 @@
 //! `statebox task set|get`.
 
 use super::{CliError, Context, ReleaseArg, exit, print_json, report};
-use crate::model::{Op, RESULT_LIMIT, Status, Task};
 use clap::{Args, Subcommand};
+use statebox::model::{Op, RESULT_LIMIT, Status, Task};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,7 +87,7 @@ fn read_result_file(path: &PathBuf) -> Result<String, CliError> {
         );
     }
     // The same cleaning ingest applies: ANSI colours, CRLF, invalid UTF-8.
-    Ok(crate::ingest::clean(&bytes))
+    Ok(statebox::ingest::clean(&bytes))
 }
 
 fn set(ctx: &Context, args: SetArgs) -> Result<ExitCode, CliError> {
@@ -101,7 +101,7 @@ fn set(ctx: &Context, args: SetArgs) -> Result<ExitCode, CliError> {
         (Some(text), _) => text
             .parse::<Status>()
             .map_err(|e| CliError::new(exit::INVALID_INPUT, e.to_string()))?,
-        (None, Some(output)) => crate::ingest::status_line::verdict_from_output(output),
+        (None, Some(output)) => statebox::ingest::status_line::verdict_from_output(output),
         (None, None) => {
             return Err(CliError::new(
                 exit::INVALID_INPUT,

@@ -5,13 +5,11 @@
 //! `detect-secrets scan --baseline` gives on the final tree, audit flags
 //! kept. Needs detect-secrets 1.5 (`pip install detect-secrets==1.5.0`).
 
-mod support;
-
+use crate::support::*;
 use serde_json::Value as Json;
 use statebox::merge::baseline::Baseline;
 use std::path::Path;
 use std::process::Command;
-use support::*;
 
 const REL: &str = "4.19.1";
 

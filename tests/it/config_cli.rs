@@ -2,12 +2,10 @@
 //! `init` filling a release's metadata from it. Keys come from the
 //! reference `age-keygen` (`apt-get install age`).
 
-mod support;
-
+use crate::support::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use support::*;
 
 const PLAINTEXT: &str = "releases:
   4.19.36:

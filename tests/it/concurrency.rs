@@ -2,11 +2,9 @@
 //! history linear, repository consistent; and writers killed mid-write never
 //! leave the branch pointing at anything but a valid state.
 
-mod support;
-
+use crate::support::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use support::*;
 
 const REL: &str = "4.19.1";
 const PATH: &str = "_releases/4.19/statebox/4.19.1.yaml";

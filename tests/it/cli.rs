@@ -1,9 +1,7 @@
 //! End-to-end: the statebox binary against real git repositories.
 
-mod support;
-
+use crate::support::*;
 use serde_json::Value as Json;
-use support::*;
 
 const REL: &str = "4.19.1";
 const PATH: &str = "_releases/4.19/statebox/4.19.1.yaml";

@@ -1,9 +1,7 @@
 //! Every bad input: a clear error that names the thing, a documented exit
 //! code, and nothing on the branch changes.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 const REL: &str = "4.19.1";
 const PATH: &str = "_releases/4.19/statebox/4.19.1.yaml";

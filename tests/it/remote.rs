@@ -2,12 +2,10 @@
 //! through one remote, an outage in the middle of a run of writes, and the
 //! explicit pull/push/sync commands.
 
-mod support;
-
+use crate::support::git_daemon::GitDaemon;
+use crate::support::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::git_daemon::GitDaemon;
-use support::*;
 
 const REL: &str = "4.19.1";
 const UNREACHABLE: i32 = 7;

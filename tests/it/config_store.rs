@@ -137,7 +137,10 @@ fn run(mut cmd: Command, input: &[u8]) -> Vec<u8> {
 
 /// A token from the independent Python implementation.
 fn python_jwe(mode: &str, jwk: &str, input: &[u8]) -> Vec<u8> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/jwe_vectors.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/it/support/jwe_vectors.py"
+    );
     let probe = Command::new("python3").arg("--version").output();
     assert!(
         probe.is_ok_and(|o| o.status.success()),

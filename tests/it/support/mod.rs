@@ -142,3 +142,26 @@ pub fn fixture_files() -> Vec<(PathBuf, Vec<u8>)> {
     );
     found
 }
+
+/// Runs the calling test again in a process of its own and returns false
+/// there is nothing left to do; returns true in that process. For tests that
+/// measure the whole process (peak RSS), which other tests of this one test
+/// binary would otherwise share.
+pub fn in_own_process(test: &str) -> bool {
+    const MARK: &str = "STATEBOX_TEST_ISOLATED";
+    if std::env::var_os(MARK).is_some() {
+        return true;
+    }
+    let out = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([test, "--exact", "--test-threads=1", "--nocapture"])
+        .env(MARK, "1")
+        .output()
+        .expect("the test binary runs");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+        "{test} failed in its own process:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    false
+}

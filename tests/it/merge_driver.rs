@@ -1,15 +1,13 @@
 //! The merge driver under real git: rebase, merge and cherry-pick of
 //! branches that change the same state file, `install` and its `--check`.
 
-mod support;
-
+use crate::support::{fails, git, new_repo, ok, statebox_bin};
 use statebox::merge::state::merge_states;
 use statebox::model::{Issue, State, Status};
 use statebox::release::Release;
 use statebox::store::decode;
 use std::path::Path;
 use std::process::{Command, Output};
-use support::{fails, git, new_repo, ok, statebox_bin};
 
 const RELEASE: &str = "4.19.36";
 const TASKS: [&str; 13] = [

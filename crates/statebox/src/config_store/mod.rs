@@ -46,7 +46,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
-use age::secrecy::{ExposeSecret, SecretSlice, SecretString};
+/// Passphrases and decrypted text are held in `age`'s secret types, which
+/// zero their memory on drop and never print through `Debug`.
+pub use age::secrecy::SecretString;
+use age::secrecy::{ExposeSecret, SecretSlice};
 use age::{DecryptError, Decryptor, Encryptor, x25519};
 
 pub use keys::{

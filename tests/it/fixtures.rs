@@ -3,9 +3,7 @@
 //! and `fmt --check` finds nothing to change. Skips with a message where
 //! ../shared is absent (a user's clone).
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[test]
 fn every_fixture_round_trips_through_the_state_model() {

@@ -1,14 +1,12 @@
 //! `statebox ingest` and `statebox run` with real processes and pipes.
 
-mod support;
-
+use crate::support::*;
 use serde_json::Value as Json;
 use sha1::{Digest, Sha1};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::*;
 
 const REL: &str = "4.19.1";
 

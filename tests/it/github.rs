@@ -4,12 +4,10 @@
 //! the git store, no lost update with racing processes, clear errors for a
 //! bad token, rate limits and a missing branch.
 
-mod support;
-
+use crate::support::github_server::{GitHubServer, RateLimit};
+use crate::support::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::github_server::{GitHubServer, RateLimit};
-use support::*;
 
 const REL: &str = "4.19.1";
 const PATH: &str = "_releases/4.19/statebox/4.19.1.yaml";

@@ -473,7 +473,10 @@ fn difference(want: &str, got: &str) -> String {
 }
 
 fn run_oracle(values: &[Value]) -> Vec<(String, Value)> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracle/pyyaml_oracle.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/it/oracle/pyyaml_oracle.py"
+    );
     let mut child = Command::new("python3")
         .args([script, "--batch"])
         .stdin(Stdio::piped())

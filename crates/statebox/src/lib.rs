@@ -2,7 +2,6 @@
 //! release on a git branch, safe for many concurrent writers.
 
 pub mod catalog;
-pub mod cli;
 pub mod config_store;
 pub mod ingest;
 pub mod merge;

@@ -1,0 +1,21 @@
+//! statebox's integration tests, one binary (linked once): each module is
+//! a part of the specification, run against the real binary, real git
+//! repositories and the real oracles.
+
+mod bad_input;
+mod baseline;
+mod cli;
+mod concurrency;
+mod config_cli;
+mod config_store;
+mod derived_rebase;
+mod fixtures;
+mod github;
+mod ingest_cli;
+mod ingest_scan;
+mod merge_driver;
+mod merge_props;
+mod remote;
+mod support;
+mod yaml_oracle;
+mod yaml_roundtrip;
