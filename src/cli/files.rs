@@ -3,7 +3,7 @@
 
 use super::{CliError, Context, Global, exit, print_json};
 use clap::Args;
-use statebox::store::{self, LoadError};
+use statebox::write::{self, LoadError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,7 +29,7 @@ pub struct FmtArgs {
 fn problems(path: &str, bytes: &[u8]) -> Vec<String> {
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
-        Err(_) => return vec![store::decode(path, bytes).unwrap_err().to_string()],
+        Err(_) => return vec![write::decode(path, bytes).unwrap_err().to_string()],
     };
     let value = match statebox::yaml::parse(text) {
         Ok(value) => value,
@@ -103,7 +103,7 @@ pub fn fmt(args: FmtArgs) -> Result<ExitCode, CliError> {
     for file in &args.files {
         let shown = file.display().to_string();
         let bytes = read(file)?;
-        let state = store::decode(&shown, &bytes)?;
+        let state = write::decode(&shown, &bytes)?;
         let canonical = state.to_yaml();
         if canonical.as_bytes() == bytes {
             continue;

@@ -13,12 +13,12 @@ mod sync;
 mod task;
 
 use clap::{Args, Parser, Subcommand};
+use statebox::backend::{Backend, BackendError, DirBackend, GitBackend};
 use statebox::catalog::{Catalog, CatalogError};
 use statebox::model::OpError;
 use statebox::release::{InvalidRelease, Release};
-use statebox::store::{
-    self, DirStore, GitStore, LoadError, RetryPolicy, Store, StoreError, SyncedGitStore, WriteError,
-};
+use statebox::sync::SyncedGit;
+use statebox::write::{self, LoadError, RetryPolicy, WriteError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -62,7 +62,7 @@ pub struct Global {
     #[arg(long, global = true, env = "STATEBOX_REPO", value_name = "PATH")]
     pub repo: Option<PathBuf>,
     /// Branch that holds the state files
-    #[arg(long, global = true, env = "STATEBOX_BRANCH", default_value = statebox::store::DEFAULT_BRANCH)]
+    #[arg(long, global = true, env = "STATEBOX_BRANCH", default_value = statebox::backend::DEFAULT_BRANCH)]
     pub branch: String,
     /// Use a plain folder laid out like the branch (`_releases/...`) instead of git
     #[arg(
@@ -189,10 +189,10 @@ impl From<CatalogError> for CliError {
     }
 }
 
-impl From<StoreError> for CliError {
-    fn from(e: StoreError) -> Self {
+impl From<BackendError> for CliError {
+    fn from(e: BackendError) -> Self {
         let code = match e {
-            StoreError::RemoteUnreachable { .. } => exit::REMOTE_UNREACHABLE,
+            BackendError::RemoteUnreachable { .. } => exit::REMOTE_UNREACHABLE,
             _ => exit::ENVIRONMENT,
         };
         CliError::new(code, e.to_string())
@@ -216,7 +216,7 @@ impl From<WriteError> for CliError {
         match e {
             WriteError::Op(e) => e.into(),
             WriteError::Load(e) => e.into(),
-            WriteError::Store(e) => e.into(),
+            WriteError::Backend(e) => e.into(),
             e @ WriteError::Contention { .. } => CliError::new(exit::CONTENTION, e.to_string()),
         }
     }
@@ -252,7 +252,7 @@ impl Global {
 
 /// What commands that touch the store need.
 pub struct Context {
-    pub store: Box<dyn Store>,
+    pub store: Box<dyn Backend>,
     pub catalog: Catalog,
     pub retry: RetryPolicy,
 }
@@ -260,15 +260,13 @@ pub struct Context {
 impl Context {
     fn open(global: &Global) -> Result<Self, CliError> {
         let catalog = global.catalog()?;
-        let store: Box<dyn Store> = match (&global.dir, &global.github, &global.remote) {
-            (Some(dir), _, _) => Box::new(DirStore::new(dir)),
+        let store: Box<dyn Backend> = match (&global.dir, &global.github, &global.remote) {
+            (Some(dir), _, _) => Box::new(DirBackend::new(dir)),
             (None, Some(repo), _) => Box::new(sync::github_store(repo, &global.branch)?),
             (None, None, None) => Box::new(open_git(global)?),
-            (None, None, Some(remote)) => Box::new(SyncedGitStore::new(
-                open_git(global)?,
-                remote,
-                catalog.clone(),
-            )?),
+            (None, None, Some(remote)) => {
+                Box::new(SyncedGit::new(open_git(global)?, remote, catalog.clone())?)
+            }
         };
         Ok(Context {
             store,
@@ -281,8 +279,8 @@ impl Context {
         &self,
         release: &Release,
         op: &statebox::model::Op,
-    ) -> Result<store::Outcome, CliError> {
-        Ok(store::apply(
+    ) -> Result<write::Outcome, CliError> {
+        Ok(write::apply(
             self.store.as_ref(),
             release,
             op,
@@ -293,7 +291,7 @@ impl Context {
 
     /// The release's state, or a not-found error naming where we looked.
     fn require(&self, release: &Release) -> Result<statebox::model::State, CliError> {
-        store::load(self.store.as_ref(), release)?.ok_or_else(|| {
+        write::load(self.store.as_ref(), release)?.ok_or_else(|| {
             CliError::new(
                 exit::NOT_FOUND,
                 format!(
@@ -305,9 +303,9 @@ impl Context {
     }
 }
 
-fn open_git(global: &Global) -> Result<GitStore, CliError> {
+fn open_git(global: &Global) -> Result<GitBackend, CliError> {
     let at = global.repo_path();
-    GitStore::open(&at, &global.branch).map_err(|e| {
+    GitBackend::open(&at, &global.branch).map_err(|e| {
         CliError::new(
             exit::ENVIRONMENT,
             format!("cannot open a git repository at {}: {e}", at.display()),
@@ -316,7 +314,7 @@ fn open_git(global: &Global) -> Result<GitStore, CliError> {
 }
 
 /// Prints a write's outcome: what changed, or that nothing needed to.
-fn report(outcome: &store::Outcome) {
+fn report(outcome: &write::Outcome) {
     match &outcome.written {
         Some(version) => {
             let id = version.0.as_deref().unwrap_or_default();
@@ -341,7 +339,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         cli.command,
         Command::MergeDriver(_) | Command::Fmt(_) | Command::Completions { .. }
     ) {
-        statebox::store::init_without_ca_bundle();
+        statebox::backend::init_without_ca_bundle();
     }
     let global = &cli.global;
     match cli.command {

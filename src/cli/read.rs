@@ -6,7 +6,7 @@ use clap::Args;
 use statebox::model::{State, Status};
 use statebox::release::Release;
 use statebox::schema::to_json;
-use statebox::store;
+use statebox::write;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -117,7 +117,7 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
         let Some(release) = Release::from_path(&path) else {
             continue;
         };
-        let state = store::load(ctx.store.as_ref(), &release)?.ok_or_else(|| {
+        let state = write::load(ctx.store.as_ref(), &release)?.ok_or_else(|| {
             CliError::new(exit::ENVIRONMENT, format!("{path} vanished while listing"))
         })?;
         summaries.push(Summary { release, state });

@@ -4,9 +4,10 @@
 
 use super::{CliError, Global, exit, open_git};
 use clap::Args;
-use statebox::store::github::DEFAULT_API_URL;
-use statebox::store::remote::SyncReport;
-use statebox::store::{GitHubStore, SyncedGitStore};
+use statebox::backend::GitHubBackend;
+use statebox::backend::github::DEFAULT_API_URL;
+use statebox::sync::SyncReport;
+use statebox::sync::SyncedGit;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -16,7 +17,7 @@ pub struct SyncArgs {
     remote: Option<String>,
 }
 
-fn open(global: &Global, args: &SyncArgs) -> Result<SyncedGitStore, CliError> {
+fn open(global: &Global, args: &SyncArgs) -> Result<SyncedGit, CliError> {
     if global.dir.is_some() || global.github.is_some() {
         return Err(CliError::new(
             exit::INVALID_INPUT,
@@ -28,7 +29,7 @@ fn open(global: &Global, args: &SyncArgs) -> Result<SyncedGitStore, CliError> {
         .as_deref()
         .or(global.remote.as_deref())
         .unwrap_or("origin");
-    Ok(SyncedGitStore::new(
+    Ok(SyncedGit::new(
         open_git(global)?,
         remote,
         global.catalog()?,
@@ -70,7 +71,7 @@ pub fn sync(global: &Global, args: SyncArgs) -> Result<ExitCode, CliError> {
 
 /// The GitHub backend for `--github OWNER/REPO`: token from `GITHUB_TOKEN`,
 /// API root from `GITHUB_API_URL` (GitHub Enterprise).
-pub fn github_store(owner_repo: &str, branch: &str) -> Result<GitHubStore, CliError> {
+pub fn github_store(owner_repo: &str, branch: &str) -> Result<GitHubBackend, CliError> {
     let token = std::env::var("GITHUB_TOKEN").map_err(|_| {
         CliError::new(
             exit::ENVIRONMENT,
@@ -78,5 +79,5 @@ pub fn github_store(owner_repo: &str, branch: &str) -> Result<GitHubStore, CliEr
         )
     })?;
     let api = std::env::var("GITHUB_API_URL").unwrap_or_else(|_| DEFAULT_API_URL.to_owned());
-    Ok(GitHubStore::new(owner_repo, branch, &api, &token)?)
+    Ok(GitHubBackend::new(owner_repo, branch, &api, &token)?)
 }

@@ -270,7 +270,7 @@ fn writers_racing_to_create_the_branch_all_land() {
 
 #[test]
 fn only_one_of_many_simultaneous_branch_creations_succeeds() {
-    use statebox::store::{GitStore, Store, StoreError, Version};
+    use statebox::backend::{Backend, BackendError, CasToken, GitBackend};
     use std::sync::{Arc, Barrier};
     for round in 0..20 {
         let repo = new_repo();
@@ -279,10 +279,10 @@ fn only_one_of_many_simultaneous_branch_creations_succeeds() {
             .map(|k| {
                 let (path, barrier) = (repo.path().to_owned(), barrier.clone());
                 std::thread::spawn(move || {
-                    let store = GitStore::open(&path, "record").unwrap();
+                    let store = GitBackend::open(&path, "record").unwrap();
                     let content = format!("writer {k}\n");
                     barrier.wait();
-                    store.write(PATH, content.as_bytes(), &Version(None), "create")
+                    store.write(PATH, content.as_bytes(), &CasToken(None), "create")
                 })
             })
             .collect();
@@ -295,7 +295,7 @@ fn only_one_of_many_simultaneous_branch_creations_succeeds() {
         assert!(
             results
                 .iter()
-                .all(|r| matches!(r, Ok(_) | Err(StoreError::Stale))),
+                .all(|r| matches!(r, Ok(_) | Err(BackendError::Stale))),
             "round {round}"
         );
     }

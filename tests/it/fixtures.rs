@@ -9,7 +9,7 @@ use crate::support::*;
 fn every_fixture_round_trips_through_the_state_model() {
     for (path, bytes) in fixture_files() {
         let name = path.display().to_string();
-        let state = statebox::store::decode(&name, &bytes).unwrap_or_else(|e| panic!("{e}"));
+        let state = statebox::write::decode(&name, &bytes).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             state.to_yaml().as_bytes(),
             bytes.as_slice(),
@@ -23,7 +23,7 @@ fn a_write_to_a_fixture_changes_only_what_it_touches() {
     use statebox::model::{Op, Status};
     for (path, bytes) in fixture_files() {
         let name = path.display().to_string();
-        let state = statebox::store::decode(&name, &bytes).unwrap();
+        let state = statebox::write::decode(&name, &bytes).unwrap();
         let release = state.release.parse().unwrap();
         let op = Op::SetTask {
             task: "drop-bugs".into(),

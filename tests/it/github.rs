@@ -480,14 +480,14 @@ fn files_over_one_megabyte_are_read_through_the_blob_endpoint() {
 
 #[test]
 fn stale_sha_and_create_race_are_reported_as_stale_to_the_write_path() {
-    use statebox::store::{GitHubStore, Store, StoreError, Version};
+    use statebox::backend::{Backend, BackendError, CasToken, GitHubBackend};
     let setup = Setup::new(&qe_catalog());
-    let store = GitHubStore::new(REPO, "record", &setup.server.url(), TOKEN).unwrap();
+    let store = GitHubBackend::new(REPO, "record", &setup.server.url(), TOKEN).unwrap();
     let path = "_releases/4.19/statebox/4.19.2.yaml";
     let absent = store.read(path).unwrap();
     assert_eq!(
         (absent.content, absent.version.clone()),
-        (None, Version(None))
+        (None, CasToken(None))
     );
     let first = store
         .write(path, b"one\n", &absent.version, "create")
@@ -495,14 +495,14 @@ fn stale_sha_and_create_race_are_reported_as_stale_to_the_write_path() {
     // Another writer created it after we read it as absent: 422, "sha" missing.
     assert!(matches!(
         store.write(path, b"two\n", &absent.version, "create again"),
-        Err(StoreError::Stale)
+        Err(BackendError::Stale)
     ));
     let second = store.write(path, b"two\n", &first, "update").unwrap();
     assert_ne!(first, second);
     // Writing from the older sha: 409.
     assert!(matches!(
         store.write(path, b"three\n", &first, "stale update"),
-        Err(StoreError::Stale)
+        Err(BackendError::Stale)
     ));
     let now = store.read(path).unwrap();
     assert_eq!(

@@ -5,7 +5,7 @@ use crate::support::{fails, git, new_repo, ok, statebox_bin};
 use statebox::merge::state::merge_states;
 use statebox::model::{Issue, State, Status};
 use statebox::release::Release;
-use statebox::store::decode;
+use statebox::write::decode;
 use std::path::Path;
 use std::process::{Command, Output};
 

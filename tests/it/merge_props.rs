@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use statebox::merge::state::merge_states;
 use statebox::model::{Issue, State, Status, Task};
-use statebox::store::decode;
+use statebox::write::decode;
 use statebox::yaml::{Mapping, Value};
 
 /// A real-shaped start: unknown keys at every level, a resolved issue whose

@@ -1,6 +1,7 @@
 //! statebox: the state of software releases, kept as one YAML file per
 //! release on a git branch, safe for many concurrent writers.
 
+pub mod backend;
 pub mod catalog;
 pub mod config_store;
 pub mod ingest;
@@ -8,6 +9,7 @@ pub mod merge;
 pub mod model;
 pub mod release;
 pub mod schema;
-pub mod store;
+pub mod sync;
 pub mod timestamp;
+pub mod write;
 pub mod yaml;

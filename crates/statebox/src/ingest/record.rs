@@ -7,10 +7,11 @@
 //! In Progress within a fraction of a second.
 
 use super::scan::{Event, Transition};
+use crate::backend::Backend;
 use crate::catalog::Catalog;
 use crate::model::Op;
 use crate::release::Release;
-use crate::store::{self, RetryPolicy, Store, WriteError};
+use crate::write::{self, RetryPolicy, WriteError};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -26,7 +27,7 @@ pub enum RecordError {
 }
 
 pub struct Recorder<'a> {
-    store: &'a dyn Store,
+    store: &'a dyn Backend,
     release: Release,
     catalog: &'a Catalog,
     retry: RetryPolicy,
@@ -39,7 +40,12 @@ pub struct Recorder<'a> {
 }
 
 impl<'a> Recorder<'a> {
-    pub fn new(store: &'a dyn Store, release: Release, catalog: &'a Catalog, strict: bool) -> Self {
+    pub fn new(
+        store: &'a dyn Backend,
+        release: Release,
+        catalog: &'a Catalog,
+        strict: bool,
+    ) -> Self {
         Recorder {
             store,
             release,
@@ -118,7 +124,7 @@ impl<'a> Recorder<'a> {
                 ops: std::mem::take(&mut self.pending),
             },
         };
-        let outcome = store::apply(self.store, &self.release, &op, self.catalog, &self.retry)?;
+        let outcome = write::apply(self.store, &self.release, &op, self.catalog, &self.retry)?;
         if outcome.written.is_some() {
             self.commits += 1;
             tracing::info!("{}", outcome.message.lines().next().unwrap_or_default());

@@ -12,7 +12,7 @@ use super::derived::BASELINE_NAME;
 use super::state::merge_states;
 use crate::model::State;
 use crate::release::Release;
-use crate::store::{LoadError, decode};
+use crate::write::{LoadError, decode};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -3,13 +3,13 @@
 //! Typed fields for what statebox reasons about; every key it does not know
 //! is kept, in its place, so a rewrite never drops data another tool wrote.
 
-mod layout;
+mod key_order;
 mod ops;
 
 pub use ops::{Applied, Op, OpError, RESULT_LIMIT, bound_result, merge_metadata, omission_marker};
 
 use crate::yaml::{Mapping, Value};
-use layout::{Fields, Layout};
+use key_order::{Fields, Layout};
 use std::fmt;
 use std::str::FromStr;
 

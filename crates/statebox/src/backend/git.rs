@@ -5,7 +5,7 @@
 //! touched, so a write is safe while the user is mid-rebase on another
 //! branch, and the ref lock is the same `.lock` file git itself honours.
 
-use super::{HistoryEntry, Snapshot, Store, StoreError, Version};
+use super::{Backend, BackendError, CasToken, HistoryEntry, Snapshot};
 use crate::release::{RELEASES_DIR, Release};
 use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, Signature, Tree};
 use std::path::Path;
@@ -14,21 +14,21 @@ pub const DEFAULT_BRANCH: &str = "record";
 /// Age after which a ref lock is taken to be abandoned.
 const STALE_LOCK_AGE: std::time::Duration = std::time::Duration::from_secs(5);
 
-pub struct GitStore {
+pub struct GitBackend {
     repo: Repository,
     branch: String,
     refname: String,
 }
 
-impl GitStore {
+impl GitBackend {
     /// Opens the repository containing `path` (work tree, `.git` or bare).
-    pub fn open(path: &Path, branch: &str) -> Result<Self, StoreError> {
+    pub fn open(path: &Path, branch: &str) -> Result<Self, BackendError> {
         let repo = Repository::discover(path)?;
         git2::Branch::name_is_valid(branch)
             .ok()
             .filter(|ok| *ok)
             .ok_or_else(|| git2::Error::from_str(&format!("invalid branch name '{branch}'")))?;
-        Ok(GitStore {
+        Ok(GitBackend {
             repo,
             branch: branch.to_owned(),
             refname: format!("refs/heads/{branch}"),
@@ -37,8 +37,8 @@ impl GitStore {
 
     /// A second handle on the same repository whose writes move `refname`
     /// instead of the branch: remote sync replays commits there first.
-    pub(super) fn on_ref(&self, refname: String) -> Result<Self, StoreError> {
-        Ok(GitStore {
+    pub(crate) fn on_ref(&self, refname: String) -> Result<Self, BackendError> {
+        Ok(GitBackend {
             repo: Repository::open(self.repo.path())?,
             branch: self.branch.clone(),
             refname,
@@ -58,7 +58,7 @@ impl GitStore {
     }
 
     /// The branch tip, or `None` before the first write.
-    pub fn tip(&self) -> Result<Option<Oid>, StoreError> {
+    pub fn tip(&self) -> Result<Option<Oid>, BackendError> {
         match self.repo.refname_to_id(self.refname()) {
             Ok(id) => Ok(Some(id)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
@@ -66,14 +66,14 @@ impl GitStore {
         }
     }
 
-    fn tip_tree(&self, tip: Option<Oid>) -> Result<Option<Tree<'_>>, StoreError> {
+    fn tip_tree(&self, tip: Option<Oid>) -> Result<Option<Tree<'_>>, BackendError> {
         Ok(match tip {
             Some(id) => Some(self.repo.find_commit(id)?.tree()?),
             None => None,
         })
     }
 
-    fn signature(&self) -> Result<Signature<'static>, StoreError> {
+    fn signature(&self) -> Result<Signature<'static>, BackendError> {
         match self.repo.signature() {
             Ok(sig) => Ok(sig.to_owned()),
             Err(_) => Ok(Signature::now("statebox", "statebox@localhost")?),
@@ -115,7 +115,7 @@ impl GitStore {
 /// tests for an existing ref *before* it takes the lock, so two writers
 /// creating the branch at once could both succeed and the first commit be
 /// lost. An all-zero expected id means "must not exist" under the lock.
-pub(super) fn swap_ref(
+pub(crate) fn swap_ref(
     repo: &Repository,
     refname: &str,
     new: Oid,
@@ -126,17 +126,17 @@ pub(super) fn swap_ref(
         .map(drop)
 }
 
-fn version(id: Option<Oid>) -> Version {
-    Version(id.map(|id| id.to_string()))
+fn version(id: Option<Oid>) -> CasToken {
+    CasToken(id.map(|id| id.to_string()))
 }
 
-impl Store for GitStore {
+impl Backend for GitBackend {
     fn describe(&self) -> String {
         let location = self.repo.workdir().unwrap_or_else(|| self.repo.path());
         format!("branch '{}' of {}", self.branch, location.display())
     }
 
-    fn read(&self, path: &str) -> Result<Snapshot, StoreError> {
+    fn read(&self, path: &str) -> Result<Snapshot, BackendError> {
         let tip = self.tip()?;
         let content = match self.tip_tree(tip)? {
             Some(tree) => match Self::blob_at(&tree, path) {
@@ -155,9 +155,9 @@ impl Store for GitStore {
         &self,
         path: &str,
         content: &[u8],
-        base: &Version,
+        base: &CasToken,
         message: &str,
-    ) -> Result<Version, StoreError> {
+    ) -> Result<CasToken, BackendError> {
         let parent = match &base.0 {
             Some(hex) => Some(self.repo.find_commit(Oid::from_str(hex)?)?),
             None => None,
@@ -194,17 +194,17 @@ impl Store for GitStore {
                     ErrorCode::Modified | ErrorCode::Exists | ErrorCode::NotFound
                 ) =>
             {
-                Err(StoreError::Stale)
+                Err(BackendError::Stale)
             }
             Err(e) if e.code() == ErrorCode::Locked => {
                 self.break_stale_lock();
-                Err(StoreError::Stale)
+                Err(BackendError::Stale)
             }
             Err(e) => Err(e.into()),
         }
     }
 
-    fn list(&self) -> Result<Vec<String>, StoreError> {
+    fn list(&self) -> Result<Vec<String>, BackendError> {
         let Some(tree) = self.tip_tree(self.tip()?)? else {
             return Ok(Vec::new());
         };
@@ -238,7 +238,7 @@ impl Store for GitStore {
         Ok(paths)
     }
 
-    fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+    fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, BackendError> {
         let Some(tip) = self.tip()? else {
             return Ok(Vec::new());
         };
@@ -294,7 +294,7 @@ pub fn init_without_ca_bundle() {
 
 /// Loads the CA bundle libgit2 verifies https remotes with (once), after
 /// [`init_without_ca_bundle`]: the user's `SSL_CERT_FILE`, else the system's.
-pub(crate) fn load_ca_bundle() -> Result<(), StoreError> {
+pub(crate) fn load_ca_bundle() -> Result<(), BackendError> {
     static LOADED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     let loaded = LOADED.get_or_init(|| {
         let Some(bundle) = openssl_probe::probe().cert_file else {
@@ -306,5 +306,5 @@ pub(crate) fn load_ca_bundle() -> Result<(), StoreError> {
     });
     loaded
         .clone()
-        .map_err(|e| StoreError::Git(git2::Error::from_str(&e)))
+        .map_err(|e| BackendError::Git(git2::Error::from_str(&e)))
 }

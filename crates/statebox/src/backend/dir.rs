@@ -3,14 +3,14 @@
 //! the file atomically (temp file + rename) under a lock file, and the
 //! compare-and-swap version is the content's SHA-1.
 
-use super::{Snapshot, Store, StoreError, Version};
+use super::{Backend, BackendError, CasToken, Snapshot};
 use crate::release::{RELEASES_DIR, Release};
 use sha1::{Digest, Sha1};
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
-pub struct DirStore {
+pub struct DirBackend {
     root: PathBuf,
 }
 
@@ -21,19 +21,19 @@ fn content_version(bytes: &[u8]) -> String {
         .collect()
 }
 
-impl DirStore {
+impl DirBackend {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        DirStore { root: root.into() }
+        DirBackend { root: root.into() }
     }
 
-    fn io(path: &Path, source: std::io::Error) -> StoreError {
-        StoreError::Io {
+    fn io(path: &Path, source: std::io::Error) -> BackendError {
+        BackendError::Io {
             path: path.display().to_string(),
             source,
         }
     }
 
-    fn read_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    fn read_file(path: &Path) -> Result<Option<Vec<u8>>, BackendError> {
         match fs::read(path) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
@@ -51,14 +51,14 @@ impl Drop for LockGuard {
     }
 }
 
-impl Store for DirStore {
+impl Backend for DirBackend {
     fn describe(&self) -> String {
         format!("folder {}", self.root.display())
     }
 
-    fn read(&self, path: &str) -> Result<Snapshot, StoreError> {
+    fn read(&self, path: &str) -> Result<Snapshot, BackendError> {
         let content = Self::read_file(&self.root.join(path))?;
-        let version = Version(content.as_deref().map(content_version));
+        let version = CasToken(content.as_deref().map(content_version));
         Ok(Snapshot { content, version })
     }
 
@@ -66,9 +66,9 @@ impl Store for DirStore {
         &self,
         path: &str,
         content: &[u8],
-        base: &Version,
+        base: &CasToken,
         _message: &str,
-    ) -> Result<Version, StoreError> {
+    ) -> Result<CasToken, BackendError> {
         let target = self.root.join(path);
         let folder = target.parent().expect("state paths have a folder");
         fs::create_dir_all(folder).map_err(|e| Self::io(folder, e))?;
@@ -79,13 +79,13 @@ impl Store for DirStore {
             .open(&lock_path)
         {
             Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Err(StoreError::Stale),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Err(BackendError::Stale),
             Err(e) => return Err(Self::io(&lock_path, e)),
         }
         let _lock = LockGuard(lock_path);
         let current = Self::read_file(&target)?;
         if current.as_deref().map(content_version) != base.0 {
-            return Err(StoreError::Stale);
+            return Err(BackendError::Stale);
         }
         let mut temp = tempfile::NamedTempFile::new_in(folder).map_err(|e| Self::io(folder, e))?;
         temp.write_all(content)
@@ -93,10 +93,10 @@ impl Store for DirStore {
             .map_err(|e| Self::io(temp.path(), e))?;
         temp.persist(&target)
             .map_err(|e| Self::io(&target, e.error))?;
-        Ok(Version(Some(content_version(content))))
+        Ok(CasToken(Some(content_version(content))))
     }
 
-    fn list(&self) -> Result<Vec<String>, StoreError> {
+    fn list(&self) -> Result<Vec<String>, BackendError> {
         let releases = self.root.join(RELEASES_DIR);
         let streams = match fs::read_dir(&releases) {
             Ok(entries) => entries,

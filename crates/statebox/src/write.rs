@@ -1,81 +1,14 @@
-//! Where state files live, behind one small trait, and the one write path
-//! every backend shares: load -> apply the operation -> save compare-and-swap,
-//! and on a lost race load again and re-apply the *operation*.
+//! The one write path every backend shares: load the release's file,
+//! apply the operation, save it compare-and-swap; on a lost race load again
+//! and re-apply the *operation*. Also the commit trailers that record each
+//! operation, so that it can be replayed elsewhere (`sync`).
 
-mod dir;
-mod git;
-pub mod github;
-pub mod remote;
-
-pub use dir::DirStore;
-pub use git::{DEFAULT_BRANCH, GitStore, init_without_ca_bundle};
-pub use github::GitHubStore;
-pub use remote::SyncedGitStore;
-
+use crate::backend::{Backend, BackendError, CasToken};
 use crate::catalog::Catalog;
 use crate::model::{Op, OpError, ShapeError, State};
 use crate::release::Release;
 use crate::yaml::ParseError;
 use std::time::Duration;
-
-/// What a backend knows of a file's version, for compare-and-swap: a commit
-/// id, a content hash or a blob sha. `None`: the file (or branch) is absent.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Version(pub Option<String>);
-
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub content: Option<Vec<u8>>,
-    pub version: Version,
-}
-
-/// One commit that changed a release's file.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct HistoryEntry {
-    pub commit: String,
-    pub time: String,
-    pub author: String,
-    pub message: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Someone else wrote first; the caller re-reads and re-applies.
-    #[error("the file changed since it was read")]
-    Stale,
-    #[error("{0}")]
-    Git(#[from] git2::Error),
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{0} is not supported by this store")]
-    Unsupported(&'static str),
-    /// The write is committed locally but could not reach the remote.
-    #[error(
-        "remote '{remote}' is unreachable ({reason}); {pending} commit(s) kept locally on branch '{branch}'; `statebox sync` delivers them"
-    )]
-    RemoteUnreachable {
-        remote: String,
-        branch: String,
-        reason: String,
-        pending: usize,
-    },
-    #[error("GitHub {repo}: {reason}")]
-    GitHub { repo: String, reason: String },
-    #[error("remote '{remote}': {reason}")]
-    Remote { remote: String, reason: String },
-    /// A local commit the remote lacks cannot be replayed on the remote's tip.
-    #[error(
-        "commit {commit} on branch '{branch}' has no valid {OP_TRAILER} trailer ({reason}), so it cannot be replayed onto the remote; merge it by hand"
-    )]
-    NotReplayable {
-        commit: String,
-        branch: String,
-        reason: String,
-    },
-}
 
 /// A state file on the store that cannot be used; nothing is written.
 #[derive(Debug, thiserror::Error)]
@@ -101,30 +34,9 @@ pub enum WriteError {
     #[error(transparent)]
     Load(#[from] LoadError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Backend(#[from] BackendError),
     #[error("gave up after {attempts} attempts: other writers kept changing {path}")]
     Contention { path: String, attempts: u32 },
-}
-
-pub trait Store {
-    /// For messages: which repository/branch or folder this is.
-    fn describe(&self) -> String;
-    fn read(&self, path: &str) -> Result<Snapshot, StoreError>;
-    /// Writes `content` if the file is still at `base`; `StoreError::Stale`
-    /// otherwise. Returns the new version.
-    fn write(
-        &self,
-        path: &str,
-        content: &[u8],
-        base: &Version,
-        message: &str,
-    ) -> Result<Version, StoreError>;
-    /// Paths of all state files.
-    fn list(&self) -> Result<Vec<String>, StoreError>;
-    /// Commits that changed `path`, newest first.
-    fn history(&self, _path: &str) -> Result<Vec<HistoryEntry>, StoreError> {
-        Err(StoreError::Unsupported("history"))
-    }
 }
 
 /// Commit trailers naming the release and the operation a commit made, so
@@ -171,7 +83,7 @@ pub fn decode(path: &str, bytes: &[u8]) -> Result<State, LoadError> {
 }
 
 /// Loads a release's state; `None` if it has none yet.
-pub fn load(store: &dyn Store, release: &Release) -> Result<Option<State>, WriteError> {
+pub fn load(store: &dyn Backend, release: &Release) -> Result<Option<State>, WriteError> {
     let path = release.path();
     let snapshot = store.read(&path)?;
     Ok(snapshot
@@ -236,7 +148,7 @@ fn jitter() -> f64 {
 pub struct Outcome {
     pub state: State,
     /// The version written, or `None` when the operation was already in effect.
-    pub written: Option<Version>,
+    pub written: Option<CasToken>,
     pub message: String,
     pub attempts: u32,
 }
@@ -244,7 +156,7 @@ pub struct Outcome {
 /// The write path: applies `op` to the release's current state and saves it
 /// compare-and-swap, re-reading and re-applying when another writer won.
 pub fn apply(
-    store: &dyn Store,
+    store: &dyn Backend,
     release: &Release,
     op: &Op,
     catalog: &Catalog,
@@ -256,7 +168,7 @@ pub fn apply(
 /// [`apply`] with the time the operation happened given by `now`: a
 /// replayed operation keeps the time it was first made.
 pub fn apply_at(
-    store: &dyn Store,
+    store: &dyn Backend,
     release: &Release,
     op: &Op,
     catalog: &Catalog,
@@ -292,7 +204,7 @@ pub fn apply_at(
                     attempts: attempt,
                 });
             }
-            Err(StoreError::Stale) => {
+            Err(BackendError::Stale) => {
                 let pause = retry.backoff(attempt);
                 tracing::debug!(%path, attempt, ?pause, "lost a write race; re-reading");
                 std::thread::sleep(pause);

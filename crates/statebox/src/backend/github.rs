@@ -3,8 +3,8 @@
 //! precondition, as the Python original did.
 //!
 //! A stale sha (409) and a create race (422 "sha wasn't supplied": the file
-//! appeared since it was read as absent) both become [`StoreError::Stale`],
-//! so `store::apply` re-reads and re-applies the operation. An uncontended
+//! appeared since it was read as absent) both become [`BackendError::Stale`],
+//! so `backend::apply` re-reads and re-applies the operation. An uncontended
 //! write costs two requests: one GET, one PUT.
 //!
 //! Rate limits (403/429 with `retry-after`, or `x-ratelimit-remaining: 0`
@@ -12,7 +12,7 @@
 //! (`STATEBOX_GITHUB_RATE_WAIT` seconds, default 60), then reported. The
 //! token is handed to octocrab as a secret and never appears in messages.
 
-use super::{HistoryEntry, Snapshot, Store, StoreError, Version};
+use super::{Backend, BackendError, CasToken, HistoryEntry, Snapshot};
 use crate::release::{RELEASES_DIR, Release};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -25,7 +25,7 @@ pub const DEFAULT_API_URL: &str = "https://api.github.com";
 const DEFAULT_RATE_WAIT: Duration = Duration::from_secs(60);
 const PAGE: usize = 100;
 
-pub struct GitHubStore {
+pub struct GitHubBackend {
     client: Octocrab,
     runtime: tokio::runtime::Runtime,
     api: String,
@@ -49,11 +49,16 @@ enum Method {
     Put(Value),
 }
 
-impl GitHubStore {
+impl GitHubBackend {
     /// `owner_repo` is `OWNER/REPO`; `api` is the API root (GitHub
     /// Enterprise: `https://HOST/api/v3`).
-    pub fn new(owner_repo: &str, branch: &str, api: &str, token: &str) -> Result<Self, StoreError> {
-        let bad = |reason: String| StoreError::GitHub {
+    pub fn new(
+        owner_repo: &str,
+        branch: &str,
+        api: &str,
+        token: &str,
+    ) -> Result<Self, BackendError> {
+        let bad = |reason: String| BackendError::GitHub {
             repo: owner_repo.to_owned(),
             reason,
         };
@@ -96,7 +101,7 @@ impl GitHubStore {
                 .build()
                 .map_err(|e| bad(format!("cannot build the HTTP client: {e}")))?
         };
-        Ok(GitHubStore {
+        Ok(GitHubBackend {
             client,
             runtime,
             api,
@@ -107,8 +112,8 @@ impl GitHubStore {
         })
     }
 
-    fn error(&self, reason: impl Into<String>) -> StoreError {
-        StoreError::GitHub {
+    fn error(&self, reason: impl Into<String>) -> BackendError {
+        BackendError::GitHub {
             repo: format!("{}/{}", self.owner, self.repo),
             reason: reason.into(),
         }
@@ -147,7 +152,7 @@ impl GitHubStore {
 
     /// One request, waiting out rate limits within the budget; 401 and
     /// transport failures become errors, other statuses are the caller's.
-    fn request(&self, url: &str, method: Method) -> Result<Answer, StoreError> {
+    fn request(&self, url: &str, method: Method) -> Result<Answer, BackendError> {
         let mut waited = Duration::ZERO;
         loop {
             let answer = self
@@ -184,7 +189,7 @@ impl GitHubStore {
         }
     }
 
-    fn unexpected(&self, what: &str, answer: &Answer) -> StoreError {
+    fn unexpected(&self, what: &str, answer: &Answer) -> BackendError {
         self.error(format!(
             "{what}: unexpected answer {} {}",
             answer.status,
@@ -198,7 +203,7 @@ impl GitHubStore {
 
     /// A file's bytes from a contents answer; files over 1 MB come without
     /// content, so their blob is fetched by sha.
-    fn file_bytes(&self, path: &str, file: &Value) -> Result<Vec<u8>, StoreError> {
+    fn file_bytes(&self, path: &str, file: &Value) -> Result<Vec<u8>, BackendError> {
         let encoded = match file["encoding"].as_str() {
             Some("base64") => file["content"].as_str().unwrap_or_default().to_owned(),
             _ => {
@@ -221,7 +226,7 @@ impl GitHubStore {
     }
 
     /// A directory's entries, or none if it does not exist.
-    fn directory(&self, path: &str) -> Result<Vec<Value>, StoreError> {
+    fn directory(&self, path: &str) -> Result<Vec<Value>, BackendError> {
         let answer = self.request(&self.contents_url(path), Method::Get)?;
         match answer.status {
             200 => Ok(answer.body.as_array().cloned().unwrap_or_default()),
@@ -251,7 +256,7 @@ fn rate_limit_pause(answer: &Answer) -> Option<Duration> {
     None
 }
 
-impl Store for GitHubStore {
+impl Backend for GitHubBackend {
     fn describe(&self) -> String {
         format!(
             "branch '{}' of GitHub repository {}/{} ({})",
@@ -259,17 +264,17 @@ impl Store for GitHubStore {
         )
     }
 
-    fn read(&self, path: &str) -> Result<Snapshot, StoreError> {
+    fn read(&self, path: &str) -> Result<Snapshot, BackendError> {
         let answer = self.request(&self.contents_url(path), Method::Get)?;
         match answer.status {
             200 if answer.body["type"] == "file" => Ok(Snapshot {
                 content: Some(self.file_bytes(path, &answer.body)?),
-                version: Version(answer.body["sha"].as_str().map(str::to_owned)),
+                version: CasToken(answer.body["sha"].as_str().map(str::to_owned)),
             }),
             200 => Err(self.error(format!("{path} is not a file"))),
             404 => Ok(Snapshot {
                 content: None,
-                version: Version(None),
+                version: CasToken(None),
             }),
             _ => Err(self.unexpected(&format!("reading {path}"), &answer)),
         }
@@ -279,9 +284,9 @@ impl Store for GitHubStore {
         &self,
         path: &str,
         content: &[u8],
-        base: &Version,
+        base: &CasToken,
         message_text: &str,
-    ) -> Result<Version, StoreError> {
+    ) -> Result<CasToken, BackendError> {
         let mut body = json!({
             "message": message_text,
             "content": BASE64.encode(content),
@@ -292,11 +297,11 @@ impl Store for GitHubStore {
         }
         let answer = self.request(&self.url(&format!("contents/{path}")), Method::Put(body))?;
         match answer.status {
-            200 | 201 => Ok(Version(
+            200 | 201 => Ok(CasToken(
                 answer.body["content"]["sha"].as_str().map(str::to_owned),
             )),
-            409 => Err(StoreError::Stale),
-            422 if message(&answer.body).contains("sha") => Err(StoreError::Stale),
+            409 => Err(BackendError::Stale),
+            422 if message(&answer.body).contains("sha") => Err(BackendError::Stale),
             404 => Err(self.error(format!(
                 "writing {path}: {} (does branch '{}' exist?)",
                 message(&answer.body),
@@ -306,7 +311,7 @@ impl Store for GitHubStore {
         }
     }
 
-    fn list(&self) -> Result<Vec<String>, StoreError> {
+    fn list(&self) -> Result<Vec<String>, BackendError> {
         let mut paths = Vec::new();
         for stream in self.directory(RELEASES_DIR)? {
             if stream["type"] != "dir" {
@@ -324,7 +329,7 @@ impl Store for GitHubStore {
         Ok(paths)
     }
 
-    fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+    fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, BackendError> {
         let mut entries = Vec::new();
         for page in 1.. {
             let url = self.url(&format!(

@@ -1,6 +1,6 @@
 //! The git store with a remote: every write ends on the remote.
 //!
-//! A write commits locally exactly as [`GitStore`] does, then pushes the
+//! A write commits locally exactly as [`GitBackend`] does, then pushes the
 //! record branch (explicit refspec `refs/heads/B:refs/heads/B`, never forced,
 //! never any other branch). When the push is rejected because another
 //! machine pushed first, the branch alone is fetched into
@@ -10,7 +10,7 @@
 //! Integration never merges files: commits store files, not intent, so each
 //! local commit the remote lacks is replayed as the *operation* it recorded
 //! (the `Statebox-Op` trailer every statebox commit carries) on top of the
-//! remote tip, through the same `store::apply` path as any write (with the
+//! remote tip, through the same `backend::apply` path as any write (with the
 //! commit's own time as "now", so timestamps say when it happened), on a
 //! private scratch ref; the local branch is then moved compare-and-swap to
 //! the result. Why this loses and duplicates nothing:
@@ -23,14 +23,13 @@
 //!   the remote another way writes nothing.
 //!
 //! When the remote cannot be reached the local commit stays on the branch
-//! and the write reports [`StoreError::RemoteUnreachable`]; the next write or
+//! and the write reports [`BackendError::RemoteUnreachable`]; the next write or
 //! `statebox sync` pushes it (after integrating, if the remote moved).
 
-use super::{
-    HistoryEntry, RetryPolicy, Snapshot, Store, StoreError, Version, WriteError, recorded_op,
-};
+use crate::backend::GitBackend;
+use crate::backend::{Backend, BackendError, CasToken, HistoryEntry, Snapshot};
 use crate::catalog::Catalog;
-use crate::store::GitStore;
+use crate::write::{RetryPolicy, WriteError, recorded_op};
 use git2::{
     Cred, CredentialType, ErrorCode, FetchOptions, Oid, PushOptions, RemoteCallbacks, Sort,
 };
@@ -41,8 +40,8 @@ use std::time::Duration;
 /// what they return; after this many the push or fetch gives up.
 const CREDENTIAL_ATTEMPTS: u32 = 3;
 
-pub struct SyncedGitStore {
-    local: GitStore,
+pub struct SyncedGit {
+    local: GitBackend,
     remote: String,
     /// Replaying an operation resolves task names again.
     catalog: Catalog,
@@ -65,21 +64,21 @@ enum Push {
     Rejected(String),
 }
 
-impl SyncedGitStore {
-    pub fn new(local: GitStore, remote: &str, catalog: Catalog) -> Result<Self, StoreError> {
+impl SyncedGit {
+    pub fn new(local: GitBackend, remote: &str, catalog: Catalog) -> Result<Self, BackendError> {
         let https = local
             .repository()
             .find_remote(remote)
-            .map_err(|e| StoreError::Remote {
+            .map_err(|e| BackendError::Remote {
                 remote: remote.to_owned(),
                 reason: format!("not configured in this repository ({})", e.message()),
             })?
             .url()
             .is_some_and(|url| url.starts_with("https://"));
         if https {
-            super::git::load_ca_bundle()?;
+            crate::backend::git::load_ca_bundle()?;
         }
-        Ok(SyncedGitStore {
+        Ok(SyncedGit {
             local,
             remote: remote.to_owned(),
             catalog,
@@ -97,7 +96,7 @@ impl SyncedGitStore {
         format!("refs/remotes/{}/{}", self.remote, self.local.branch())
     }
 
-    fn tracking_tip(&self) -> Result<Option<Oid>, StoreError> {
+    fn tracking_tip(&self) -> Result<Option<Oid>, BackendError> {
         match self.local.repository().refname_to_id(&self.tracking_ref()) {
             Ok(id) => Ok(Some(id)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
@@ -106,7 +105,7 @@ impl SyncedGitStore {
     }
 
     /// Local commits the remote (as last fetched or pushed) lacks.
-    pub fn pending(&self) -> Result<usize, StoreError> {
+    pub fn pending(&self) -> Result<usize, BackendError> {
         let Some(tip) = self.local.tip()? else {
             return Ok(0);
         };
@@ -118,14 +117,14 @@ impl SyncedGitStore {
         Ok(walk.count())
     }
 
-    fn unreachable(&self, error: &git2::Error) -> StoreError {
+    fn unreachable(&self, error: &git2::Error) -> BackendError {
         if error.code() == ErrorCode::Auth {
-            return StoreError::Remote {
+            return BackendError::Remote {
                 remote: self.remote.clone(),
                 reason: format!("credentials rejected: {}", error.message()),
             };
         }
-        StoreError::RemoteUnreachable {
+        BackendError::RemoteUnreachable {
             remote: self.remote.clone(),
             branch: self.local.branch().to_owned(),
             reason: error.message().to_owned(),
@@ -166,7 +165,7 @@ impl SyncedGitStore {
     }
 
     /// Fetches the record branch only, into its remote-tracking ref.
-    pub fn fetch(&self) -> Result<(), StoreError> {
+    pub fn fetch(&self) -> Result<(), BackendError> {
         let mut remote = self.local.repository().find_remote(&self.remote)?;
         let tries = Cell::new(0);
         let mut options = FetchOptions::new();
@@ -178,7 +177,7 @@ impl SyncedGitStore {
             .map_err(|e| self.unreachable(&e))
     }
 
-    fn push_once(&self) -> Result<Push, StoreError> {
+    fn push_once(&self) -> Result<Push, BackendError> {
         let mut remote = self.local.repository().find_remote(&self.remote)?;
         let tries = Cell::new(0);
         let rejected = RefCell::new(None);
@@ -206,13 +205,13 @@ impl SyncedGitStore {
     }
 
     /// Fetches and integrates the remote's commits; pushes nothing.
-    pub fn pull(&self) -> Result<SyncReport, StoreError> {
+    pub fn pull(&self) -> Result<SyncReport, BackendError> {
         self.fetch()?;
         self.integrate()
     }
 
     /// Pushes local commits without integrating: fails if the remote moved.
-    pub fn push(&self) -> Result<SyncReport, StoreError> {
+    pub fn push(&self) -> Result<SyncReport, BackendError> {
         let pending = self.pending()?;
         if pending == 0 {
             return Ok(SyncReport::default());
@@ -225,7 +224,7 @@ impl SyncedGitStore {
                     ..SyncReport::default()
                 })
             }
-            Push::Rejected(message) => Err(StoreError::Remote {
+            Push::Rejected(message) => Err(BackendError::Remote {
                 remote: self.remote.clone(),
                 reason: format!(
                     "push rejected ({message}): the remote has commits this branch lacks; `statebox sync` integrates and pushes"
@@ -236,7 +235,7 @@ impl SyncedGitStore {
 
     /// Fetches, integrates and pushes until the remote has every local
     /// commit: the explicit form of what each write does.
-    pub fn sync(&self) -> Result<SyncReport, StoreError> {
+    pub fn sync(&self) -> Result<SyncReport, BackendError> {
         let mut report = self.pull()?;
         let delivered = self.deliver()?;
         report.delivered = delivered.delivered;
@@ -246,7 +245,7 @@ impl SyncedGitStore {
     }
 
     /// Pushes; on rejection fetches, integrates and pushes again.
-    fn deliver(&self) -> Result<SyncReport, StoreError> {
+    fn deliver(&self) -> Result<SyncReport, BackendError> {
         let mut report = SyncReport::default();
         for attempt in 1..=self.retry.attempts {
             let pending = self.pending()?;
@@ -269,7 +268,7 @@ impl SyncedGitStore {
                 }
             }
         }
-        Err(StoreError::Remote {
+        Err(BackendError::Remote {
             remote: self.remote.clone(),
             reason: format!(
                 "gave up after {} pushes: other machines kept pushing first; {} commit(s) are kept locally, `statebox sync` delivers them",
@@ -281,7 +280,7 @@ impl SyncedGitStore {
 
     /// libgit2 updates remote-tracking refs only for the remote's configured
     /// fetch refspec, so record what the remote now holds explicitly.
-    fn record_pushed(&self) -> Result<(), StoreError> {
+    fn record_pushed(&self) -> Result<(), BackendError> {
         if let Some(tip) = self.local.tip()? {
             self.local.repository().reference(
                 &self.tracking_ref(),
@@ -297,7 +296,7 @@ impl SyncedGitStore {
     /// when the branch has nothing of its own, replay its own commits on the
     /// remote tip when both moved. Retries when a local writer moves the
     /// branch meanwhile.
-    fn integrate(&self) -> Result<SyncReport, StoreError> {
+    fn integrate(&self) -> Result<SyncReport, BackendError> {
         let repo = self.local.repository();
         for _ in 0..self.retry.attempts {
             let Some(remote) = self.tracking_tip()? else {
@@ -317,7 +316,7 @@ impl SyncedGitStore {
                     Err(e) => return Err(e.into()),
                 },
             };
-            let moved = super::git::swap_ref(
+            let moved = crate::backend::git::swap_ref(
                 repo,
                 self.local.refname(),
                 target,
@@ -343,7 +342,7 @@ impl SyncedGitStore {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(StoreError::Remote {
+        Err(BackendError::Remote {
             remote: self.remote.clone(),
             reason: "local writers kept moving the branch during integration".to_owned(),
         })
@@ -352,7 +351,7 @@ impl SyncedGitStore {
     /// Replays the operations of the commits in `local` but not in `onto`,
     /// oldest first, on top of `onto`; returns the new tip and how many
     /// were replayed.
-    fn replay(&self, local: Oid, onto: Oid) -> Result<(Oid, usize), StoreError> {
+    fn replay(&self, local: Oid, onto: Oid) -> Result<(Oid, usize), BackendError> {
         let repo = self.local.repository();
         let mut walk = repo.revwalk()?;
         walk.push(local)?;
@@ -376,11 +375,11 @@ impl SyncedGitStore {
         Ok((tip, commits.len()))
     }
 
-    fn replay_onto(&self, scratch: &GitStore, commits: &[Oid]) -> Result<(), StoreError> {
+    fn replay_onto(&self, scratch: &GitBackend, commits: &[Oid]) -> Result<(), BackendError> {
         let repo = self.local.repository();
         for &id in commits {
             let commit = repo.find_commit(id)?;
-            let not_replayable = |reason: String| StoreError::NotReplayable {
+            let not_replayable = |reason: String| BackendError::NotReplayable {
                 commit: id.to_string(),
                 branch: self.local.branch().to_owned(),
                 reason,
@@ -390,7 +389,7 @@ impl SyncedGitStore {
             let made = chrono::DateTime::from_timestamp(commit.time().seconds(), 0)
                 .unwrap_or_else(chrono::Utc::now);
             let retry = RetryPolicy::default();
-            match super::apply_at(scratch, &release, &op, &self.catalog, &retry, || made) {
+            match crate::write::apply_at(scratch, &release, &op, &self.catalog, &retry, || made) {
                 Ok(_) => {}
                 // The remote's newer state refuses the operation (say, a
                 // second blocker for a task): the same answer a writer that
@@ -399,7 +398,7 @@ impl SyncedGitStore {
                     "commit {id} ({}) no longer applies on the remote's state and is dropped: {e}",
                     commit.summary().unwrap_or_default()
                 ),
-                Err(WriteError::Store(e)) => return Err(e),
+                Err(WriteError::Backend(e)) => return Err(e),
                 Err(e) => return Err(not_replayable(e.to_string())),
             }
         }
@@ -407,7 +406,7 @@ impl SyncedGitStore {
     }
 }
 
-impl Store for SyncedGitStore {
+impl Backend for SyncedGit {
     fn describe(&self) -> String {
         format!(
             "{}, synced with remote '{}'",
@@ -416,7 +415,7 @@ impl Store for SyncedGitStore {
         )
     }
 
-    fn read(&self, path: &str) -> Result<Snapshot, StoreError> {
+    fn read(&self, path: &str) -> Result<Snapshot, BackendError> {
         self.local.read(path)
     }
 
@@ -426,19 +425,19 @@ impl Store for SyncedGitStore {
         &self,
         path: &str,
         content: &[u8],
-        base: &Version,
+        base: &CasToken,
         message: &str,
-    ) -> Result<Version, StoreError> {
+    ) -> Result<CasToken, BackendError> {
         self.local.write(path, content, base, message)?;
         self.deliver()?;
-        Ok(Version(self.local.tip()?.map(|id| id.to_string())))
+        Ok(CasToken(self.local.tip()?.map(|id| id.to_string())))
     }
 
-    fn list(&self) -> Result<Vec<String>, StoreError> {
+    fn list(&self) -> Result<Vec<String>, BackendError> {
         self.local.list()
     }
 
-    fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+    fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, BackendError> {
         self.local.history(path)
     }
 }

@@ -1,0 +1,92 @@
+//! Where state files live: one small trait that knows bytes and
+//! compare-and-swap tokens only, and its git, folder and GitHub API
+//! implementations. What the bytes mean, and the operations that change
+//! them, live above it (`write`, `sync`).
+
+mod dir;
+pub(crate) mod git;
+pub mod github;
+
+pub use dir::DirBackend;
+pub use git::{DEFAULT_BRANCH, GitBackend, init_without_ca_bundle};
+pub use github::GitHubBackend;
+
+/// What a backend knows of a file's version, for compare-and-swap: a commit
+/// id, a content hash or a blob sha. `None`: the file (or branch) is absent.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CasToken(pub Option<String>);
+
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub content: Option<Vec<u8>>,
+    pub version: CasToken,
+}
+
+/// One commit that changed a release's file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HistoryEntry {
+    pub commit: String,
+    pub time: String,
+    pub author: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// Someone else wrote first; the caller re-reads and re-applies.
+    #[error("the file changed since it was read")]
+    Stale,
+    #[error("{0}")]
+    Git(#[from] git2::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0} is not supported by this store")]
+    Unsupported(&'static str),
+    /// The write is committed locally but could not reach the remote.
+    #[error(
+        "remote '{remote}' is unreachable ({reason}); {pending} commit(s) kept locally on branch '{branch}'; `statebox sync` delivers them"
+    )]
+    RemoteUnreachable {
+        remote: String,
+        branch: String,
+        reason: String,
+        pending: usize,
+    },
+    #[error("GitHub {repo}: {reason}")]
+    GitHub { repo: String, reason: String },
+    #[error("remote '{remote}': {reason}")]
+    Remote { remote: String, reason: String },
+    /// A local commit the remote lacks cannot be replayed on the remote's tip.
+    #[error(
+        "commit {commit} on branch '{branch}' has no valid Statebox-Op trailer ({reason}), so it cannot be replayed onto the remote; merge it by hand"
+    )]
+    NotReplayable {
+        commit: String,
+        branch: String,
+        reason: String,
+    },
+}
+
+pub trait Backend {
+    /// For messages: which repository/branch or folder this is.
+    fn describe(&self) -> String;
+    fn read(&self, path: &str) -> Result<Snapshot, BackendError>;
+    /// Writes `content` if the file is still at `base`; `BackendError::Stale`
+    /// otherwise. Returns the new version.
+    fn write(
+        &self,
+        path: &str,
+        content: &[u8],
+        base: &CasToken,
+        message: &str,
+    ) -> Result<CasToken, BackendError>;
+    /// Paths of all state files.
+    fn list(&self) -> Result<Vec<String>, BackendError>;
+    /// Commits that changed `path`, newest first.
+    fn history(&self, _path: &str) -> Result<Vec<HistoryEntry>, BackendError> {
+        Err(BackendError::Unsupported("history"))
+    }
+}
