@@ -43,7 +43,9 @@ pub struct ConfigArgs {
 enum ConfigCommand {
     /// Print the store, or the value at a dotted path (releases.4.19.36.jira_ticket)
     Get {
+        /// A dotted key (releases.4.19.36.jira_ticket) [default: the whole store]
         key: Option<String>,
+        /// Print JSON instead of the human-readable form
         #[arg(long)]
         json: bool,
     },
@@ -66,8 +68,10 @@ enum ConfigCommand {
     Edit,
     /// Add or remove recipients
     Rekey {
+        /// Recipient to add (an age public key)
         #[arg(long = "add", value_name = "AGE1...")]
         add: Vec<String>,
+        /// Recipient to remove (an age public key)
         #[arg(long = "remove", value_name = "AGE1...")]
         remove: Vec<String>,
     },

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 pub struct ValidateArgs {
     /// Files to check [default: every state file on the store]
     files: Vec<PathBuf>,
+    /// Print JSON instead of the human-readable form
     #[arg(long)]
     json: bool,
 }

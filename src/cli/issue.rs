@@ -47,6 +47,7 @@ pub struct ListArgs {
     /// Include resolved issues
     #[arg(long)]
     all: bool,
+    /// Print JSON instead of the human-readable form
     #[arg(long)]
     json: bool,
 }

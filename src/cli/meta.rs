@@ -11,6 +11,7 @@ use std::process::ExitCode;
 pub struct InitArgs {
     #[command(flatten)]
     release: ReleaseArg,
+    /// Jira ticket of the release (ART-...)
     #[arg(long)]
     jira_ticket: Option<String>,
     /// Advisory id by kind, e.g. rpm=169043 (repeatable)
@@ -22,6 +23,7 @@ pub struct InitArgs {
     /// Candidate build by architecture, e.g. x86_64=4.19.0-0.nightly-... (repeatable)
     #[arg(long = "candidate-build", value_name = "ARCH=BUILD")]
     candidate_builds: Vec<String>,
+    /// URL of the shipment merge request
     #[arg(long)]
     shipment_mr: Option<String>,
     /// Prefill metadata from the config store's entry for the release; flags override
@@ -52,6 +54,7 @@ pub struct GetArgs {
     release: ReleaseArg,
     /// A key, dotted to reach into maps (advisory_ids.rpm)
     key: Option<String>,
+    /// Print JSON instead of the human-readable form
     #[arg(long)]
     json: bool,
 }

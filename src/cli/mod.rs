@@ -50,13 +50,18 @@ pub mod exit {
     about = "Release state on a git branch, safe for many writers"
 )]
 pub struct Cli {
-    #[command(flatten)]
-    pub global: Global,
+    /// More log output on stderr (-v info, -vv debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+/// Where the state lives. Flattened only into the commands that read or
+/// write state, so `fmt`, `merge-driver`, `config` and `completions` do not
+/// list options they would ignore.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Store options")]
 pub struct Global {
     /// Repository holding the record branch [default: the current directory]
     #[arg(long, global = true, env = "STATEBOX_REPO", value_name = "PATH")]
@@ -94,36 +99,48 @@ pub struct Global {
     /// Task catalog file: one display name per line [default: the release QE catalog]
     #[arg(long, global = true, env = "STATEBOX_CATALOG", value_name = "FILE")]
     pub catalog: Option<PathBuf>,
-    /// More log output on stderr (-v info, -vv debug)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+}
+
+/// A command's own arguments with the store options beside them.
+#[derive(Debug, Args)]
+pub struct Stored<T: Args> {
+    #[command(flatten)]
+    pub args: T,
+    #[command(flatten)]
+    pub store: Global,
+}
+
+/// A command group whose subcommands all use the store.
+#[derive(Debug, Args)]
+pub struct StoredGroup<T: Subcommand> {
+    #[command(flatten)]
+    pub store: Global,
+    #[command(subcommand)]
+    pub command: T,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a release's state file
-    Init(meta::InitArgs),
+    Init(Stored<meta::InitArgs>),
     /// Set or show a task
-    #[command(subcommand)]
-    Task(task::TaskCommand),
+    Task(StoredGroup<task::TaskCommand>),
     /// Add, resolve or list issues
-    #[command(subcommand)]
-    Issue(issue::IssueCommand),
+    Issue(StoredGroup<issue::IssueCommand>),
     /// Set or show release metadata
-    #[command(subcommand)]
-    Meta(meta::MetaCommand),
+    Meta(StoredGroup<meta::MetaCommand>),
     /// Read command output from stdin; its status lines drive task state
-    Ingest(ingest::IngestArgs),
+    Ingest(Stored<ingest::IngestArgs>),
     /// Run a command, tee its output, and let its status lines drive task state
-    Run(ingest::RunArgs),
+    Run(Stored<ingest::RunArgs>),
     /// Show one release's state
-    Show(read::ShowArgs),
+    Show(Stored<read::ShowArgs>),
     /// Table of all releases: health and counts
-    Status(read::StatusArgs),
+    Status(Stored<read::StatusArgs>),
     /// A release's history on the branch
-    Log(read::LogArgs),
+    Log(Stored<read::LogArgs>),
     /// Check state files against the schema
-    Validate(files::ValidateArgs),
+    Validate(Stored<files::ValidateArgs>),
     /// Rewrite state files in canonical form
     Fmt(files::FmtArgs),
     /// Read and manage the encrypted config store
@@ -131,20 +148,84 @@ pub enum Command {
     /// Merge a file as git's merge driver: %O %A %B %P
     MergeDriver(merge::DriverArgs),
     /// Set git up to merge state files with statebox
-    Install(merge::InstallArgs),
+    Install(Stored<merge::InstallArgs>),
     /// Regenerate derived files (.secrets.baseline, .statebox/derived.yaml rules) on the work tree
-    Regen(regen::RegenArgs),
+    Regen(Stored<regen::RegenArgs>),
     /// Run by the git hooks `statebox install` writes
     #[command(hide = true)]
-    Hook(regen::HookArgs),
+    Hook(Stored<regen::HookArgs>),
     /// Fetch the record branch from the remote and integrate it
-    Pull(sync::SyncArgs),
+    Pull(Stored<sync::SyncArgs>),
     /// Push local record commits to the remote
-    Push(sync::SyncArgs),
+    Push(Stored<sync::SyncArgs>),
     /// Pull, replay local commits the remote lacks, and push
-    Sync(sync::SyncArgs),
+    Sync(Stored<sync::SyncArgs>),
     /// Print shell completions
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell to write completions for
+        shell: clap_complete::Shell,
+    },
+}
+
+impl Command {
+    /// Commands that copy their input to stdout and must outlive its reader.
+    pub fn tees_output(&self) -> bool {
+        matches!(self, Command::Ingest(_) | Command::Run(_))
+    }
+}
+
+/// Store options (`--repo`, `--dir`, ...) belong to the commands that use a
+/// store, but scripts and habits put them first (`statebox --repo R status`).
+/// Moves the options given before the command to just after it, where clap
+/// reads them; a command that takes no store options then refuses them.
+pub fn store_options_after_command(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    let command = <Cli as clap::CommandFactory>::command();
+    let store = <Global as Args>::augment_args(clap::Command::new("store"));
+    let takes_value = |flag: &str| {
+        store
+            .get_arguments()
+            .any(|a| a.get_long() == Some(flag) && a.get_action().takes_values())
+    };
+    let is_store_flag = |flag: &str| store.get_arguments().any(|a| a.get_long() == Some(flag));
+    let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    let mut leading = Vec::new();
+    let mut i = 1;
+    while i < args.len() {
+        let arg = args[i].to_string_lossy().into_owned();
+        let Some(long) = arg.strip_prefix("--") else {
+            if arg.starts_with('-') {
+                i += 1; // -v, -vv: top-level flags stay where they are
+                continue;
+            }
+            break; // the command
+        };
+        let (name, inline_value) = match long.split_once('=') {
+            Some((name, _)) => (name, true),
+            None => (long, false),
+        };
+        if !is_store_flag(name) {
+            i += 1;
+            continue;
+        }
+        let end = if !inline_value && takes_value(name) {
+            i + 2
+        } else {
+            i + 1
+        };
+        leading.extend(args.drain(i..end.min(args.len())));
+    }
+    let is_command = i < args.len()
+        && command
+            .find_subcommand(args[i].to_string_lossy().as_ref())
+            .is_some();
+    if is_command {
+        args.splice(i + 1..i + 1, leading);
+    } else {
+        args.extend(leading);
+    }
+    args
 }
 
 /// The release a command works on.
@@ -341,31 +422,122 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     ) {
         statebox::backend::init_without_ca_bundle();
     }
-    let global = &cli.global;
     match cli.command {
-        Command::Init(args) => meta::init(&Context::open(global)?, global, args),
-        Command::Task(cmd) => task::run(&Context::open(global)?, cmd),
-        Command::Issue(cmd) => issue::run(&Context::open(global)?, cmd),
-        Command::Meta(cmd) => meta::run(&Context::open(global)?, cmd),
-        Command::Ingest(args) => ingest::ingest(&Context::open(global)?, args),
-        Command::Run(args) => ingest::run(&Context::open(global)?, args),
-        Command::Show(args) => read::show(&Context::open(global)?, args),
-        Command::Status(args) => read::status(&Context::open(global)?, args),
-        Command::Log(args) => read::log(&Context::open(global)?, args),
-        Command::Validate(args) => files::validate(global, args),
+        Command::Init(c) => meta::init(&Context::open(&c.store)?, &c.store, c.args),
+        Command::Task(c) => task::run(&Context::open(&c.store)?, c.command),
+        Command::Issue(c) => issue::run(&Context::open(&c.store)?, c.command),
+        Command::Meta(c) => meta::run(&Context::open(&c.store)?, c.command),
+        Command::Ingest(c) => ingest::ingest(&Context::open(&c.store)?, c.args),
+        Command::Run(c) => ingest::run(&Context::open(&c.store)?, c.args),
+        Command::Show(c) => read::show(&Context::open(&c.store)?, c.args),
+        Command::Status(c) => read::status(&Context::open(&c.store)?, c.args),
+        Command::Log(c) => read::log(&Context::open(&c.store)?, c.args),
+        Command::Validate(c) => files::validate(&c.store, c.args),
         Command::Fmt(args) => files::fmt(args),
-        Command::Config(args) => config::run(global, args),
+        // The config store is found from the current directory's repository.
+        Command::Config(args) => config::run(&Global::default(), args),
         Command::MergeDriver(args) => merge::driver(args),
-        Command::Install(args) => merge::install(global, args),
-        Command::Regen(args) => regen::regen(global, args),
-        Command::Hook(args) => regen::hook(global, args),
-        Command::Pull(args) => sync::pull(global, args),
-        Command::Push(args) => sync::push(global, args),
-        Command::Sync(args) => sync::sync(global, args),
+        Command::Install(c) => merge::install(&c.store, c.args),
+        Command::Regen(c) => regen::regen(&c.store, c.args),
+        Command::Hook(c) => regen::hook(&c.store, c.args),
+        Command::Pull(c) => sync::pull(&c.store, c.args),
+        Command::Push(c) => sync::push(&c.store, c.args),
+        Command::Sync(c) => sync::sync(&c.store, c.args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "statebox", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks on every command (unique names, valid
+    /// conflicts), which it otherwise runs only for the command being parsed.
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every flag, option and argument of every command says what it is for.
+    #[test]
+    fn every_argument_has_a_help_line() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() && !arg.is_hide_set() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                if sub.get_about().is_none() && !sub.is_hide_set() {
+                    missing.push(format!("{path} {} (the command)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "statebox", &mut missing);
+        assert!(missing.is_empty(), "without a help line: {missing:#?}");
+    }
+
+    #[test]
+    fn store_options_only_on_commands_that_use_a_store() {
+        let cli = Cli::command();
+        let takes_repo = |name: &str| {
+            cli.find_subcommand(name)
+                .unwrap()
+                .get_arguments()
+                .any(|a| a.get_long() == Some("repo"))
+        };
+        for name in ["fmt", "merge-driver", "completions", "config"] {
+            assert!(!takes_repo(name), "{name} lists --repo");
+        }
+        for name in ["show", "status", "init", "task", "sync"] {
+            assert!(takes_repo(name), "{name} lacks --repo");
+        }
+    }
+
+    #[test]
+    fn store_options_before_the_command_move_after_it() {
+        let moved = |args: &[&str]| -> Vec<String> {
+            store_options_after_command(args.iter().map(Into::into))
+                .into_iter()
+                .map(|a| a.into_string().unwrap())
+                .collect()
+        };
+        assert_eq!(
+            moved(&[
+                "statebox",
+                "--repo",
+                "r",
+                "-v",
+                "--branch=b",
+                "task",
+                "set",
+                "x"
+            ]),
+            [
+                "statebox",
+                "-v",
+                "task",
+                "--repo",
+                "r",
+                "--branch=b",
+                "set",
+                "x"
+            ]
+        );
+        assert_eq!(
+            moved(&["statebox", "status", "--dir", "d"]),
+            ["statebox", "status", "--dir", "d"]
+        );
+        // A command without store options then refuses them, as it should.
+        let parsed = Cli::try_parse_from(moved(&["statebox", "--dir", "d", "fmt", "f"]));
+        assert!(parsed.unwrap_err().to_string().contains("--dir"));
     }
 }

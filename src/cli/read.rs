@@ -23,6 +23,7 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// Print JSON instead of the human-readable form
     #[arg(long)]
     json: bool,
 }
@@ -31,6 +32,7 @@ pub struct StatusArgs {
 pub struct LogArgs {
     #[command(flatten)]
     release: ReleaseArg,
+    /// Print JSON instead of the human-readable form
     #[arg(long)]
     json: bool,
 }

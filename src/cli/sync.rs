@@ -13,7 +13,7 @@ use std::process::ExitCode;
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// Remote to exchange with [default: --remote / STATEBOX_REMOTE, else origin]
-    #[arg(value_name = "REMOTE")]
+    #[arg(id = "remote_name", value_name = "REMOTE")]
     remote: Option<String>,
 }
 

@@ -38,6 +38,7 @@ pub struct GetArgs {
     release: ReleaseArg,
     /// Task name or display name
     task: String,
+    /// Print JSON instead of the human-readable form
     #[arg(long)]
     json: bool,
 }

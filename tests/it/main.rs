@@ -19,3 +19,4 @@ mod remote;
 mod support;
 mod yaml_oracle;
 mod yaml_roundtrip;
+mod surface;

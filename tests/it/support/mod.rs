@@ -39,11 +39,11 @@ pub fn new_repo() -> tempfile::TempDir {
     dir
 }
 
-/// `statebox --repo DIR args...`, returning the raw output.
+/// `statebox args...` run in the repository `repo` (its default store),
+/// returning the raw output.
 pub fn statebox(repo: &Path, args: &[&str]) -> Output {
     Command::new(statebox_bin())
-        .arg("--repo")
-        .arg(repo)
+        .current_dir(repo)
         .args(args)
         .env_remove("STATEBOX_BRANCH")
         .env_remove("STATEBOX_DIR")
