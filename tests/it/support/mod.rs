@@ -165,3 +165,26 @@ pub fn in_own_process(test: &str) -> bool {
     );
     false
 }
+
+/// Whether every one of `tools` is on PATH. Where one is missing, a test
+/// that needs it is skipped with a message on a user's machine, but fails
+/// under CI (CI=true), whose `.ci/run` installs them.
+pub fn tools_present(test: &str, tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|tool| {
+            !std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .any(|dir| dir.join(tool).is_file())
+        })
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: {missing:?} missing under CI; .ci/run installs them"
+    );
+    eprintln!("skipping {test}: {missing:?} not installed (.ci/run installs them)");
+    false
+}
