@@ -141,6 +141,7 @@ fn pump(
 ) -> Result<Ending, CliError> {
     let mut scanner = Scanner::new(ScanOptions {
         task,
+        catalog: ctx.catalog.clone(),
         ..ScanOptions::default()
     });
     let mut recorder = Recorder::new(ctx.store.as_ref(), release, &ctx.catalog, strict);

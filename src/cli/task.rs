@@ -2,7 +2,7 @@
 
 use super::{CliError, Context, ReleaseArg, exit, print_json, report};
 use clap::{Args, Subcommand};
-use statebox::model::{Op, RESULT_LIMIT, Status, Task};
+use statebox::model::{Op, Status, Task};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +52,7 @@ pub fn run(ctx: &Context, command: TaskCommand) -> Result<ExitCode, CliError> {
 
 /// Result text from a file: text only. NUL bytes mean a binary file was
 /// passed by mistake; other invalid UTF-8 is replaced, as ingest does.
+/// Cleaning, masking and bounding are the write path's (`Op::stored`).
 fn read_result_file(path: &PathBuf) -> Result<String, CliError> {
     let shown = path.display();
     let mut bytes = Vec::new();
@@ -76,19 +77,15 @@ fn read_result_file(path: &PathBuf) -> Result<String, CliError> {
             ),
         ));
     }
-    if bytes.len() > RESULT_LIMIT {
-        tracing::warn!(
-            "result file {shown} is {} bytes; keeping its first and last {RESULT_LIMIT} bytes",
-            bytes.len()
-        );
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            tracing::warn!(
+                "result file {shown} is not valid UTF-8; invalid bytes replaced with U+FFFD"
+            );
+            Ok(String::from_utf8_lossy(e.as_bytes()).into_owned())
+        }
     }
-    if std::str::from_utf8(&bytes).is_err() {
-        tracing::warn!(
-            "result file {shown} is not valid UTF-8; invalid bytes replaced with U+FFFD"
-        );
-    }
-    // The same cleaning ingest applies: ANSI colours, CRLF, invalid UTF-8.
-    Ok(statebox::ingest::clean(&bytes))
 }
 
 fn set(ctx: &Context, args: SetArgs) -> Result<ExitCode, CliError> {

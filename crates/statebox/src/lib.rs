@@ -10,6 +10,7 @@ pub mod model;
 pub mod release;
 pub mod schema;
 pub mod sync;
+pub mod text;
 pub mod timestamp;
 pub mod write;
 pub mod yaml;

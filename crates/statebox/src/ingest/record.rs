@@ -65,7 +65,7 @@ impl<'a> Recorder<'a> {
     pub fn push(&mut self, events: impl IntoIterator<Item = Event>) -> Result<(), RecordError> {
         for event in events {
             match event {
-                Event::Transition(t) => self.queue(t)?,
+                Event::Transition(t) => self.queue(t),
                 Event::UnknownStatus {
                     display_name,
                     status,
@@ -74,39 +74,41 @@ impl<'a> Recorder<'a> {
                         tracing::warn!("task [{display_name}]: ignoring unknown status [{status}]");
                     }
                 }
+                Event::UnknownTask { display_name } => {
+                    if self.strict {
+                        return Err(RecordError::UnknownTask { display_name });
+                    }
+                    if self.warned.insert(display_name.clone()) {
+                        tracing::warn!(
+                            "task [{display_name}] is not in the task catalog; its status lines are ignored"
+                        );
+                    }
+                }
             }
         }
         Ok(())
     }
 
-    fn queue(&mut self, transition: Transition) -> Result<(), RecordError> {
-        let Some(entry) = self.catalog.resolve(&transition.display_name) else {
-            if self.strict {
-                return Err(RecordError::UnknownTask {
-                    display_name: transition.display_name,
-                });
-            }
-            if self.warned.insert(transition.display_name.clone()) {
-                tracing::warn!(
-                    "task [{}] is not in the task catalog; its status lines are ignored",
-                    transition.display_name
-                );
-            }
-            return Ok(());
-        };
+    fn queue(&mut self, transition: Transition) {
+        if transition.omitted > 0 {
+            tracing::warn!(
+                "task {}: {} bytes of its output omitted from the result (kept: its first and last lines)",
+                transition.task,
+                transition.omitted
+            );
+        }
         // Within a burst only a task's last transition needs writing: its
         // result holds the earlier ones' output too (a window opens at the
         // In Progress line), so the timestamps come out the same, and the
         // commit (whose trailer records the operation) stays small.
         self.pending
-            .retain(|op| !matches!(op, Op::SetTask { task, .. } if *task == entry.name));
+            .retain(|op| !matches!(op, Op::SetTask { task, .. } if *task == transition.task));
         self.pending.push(Op::SetTask {
-            task: entry.name.clone(),
+            task: transition.task,
             status: transition.status,
             result: Some(transition.result),
         });
         self.burst_started.get_or_insert_with(Instant::now);
-        Ok(())
     }
 
     /// When the pending burst is due to be written; `None` if nothing waits.

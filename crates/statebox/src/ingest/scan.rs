@@ -17,15 +17,22 @@
 //! status line for a task without an open window has that line as result.
 //!
 //! # Bounds
-//! A window keeps the first quarter of `result_limit` raw bytes and the last
-//! three quarters; what falls between is replaced by one line
-//! `[... statebox: N bytes omitted ...]`. The cut is moved to whitespace on
-//! both sides, so it never splits a word: a split token could be a secret
-//! whose recognisable prefix was cut off. Lines outside every window are never
-//! copied; only the current line's first [`MAX_STATUS_LINE`] bytes are, to
-//! recognise a status line split across chunks. Memory is therefore
-//! O(`result_limit` × open windows) whatever the input. Cleaning (ANSI, CRLF,
-//! UTF-8) and masking run on the kept bytes only, when a transition is made.
+//! Only tasks of the catalog get a window; a status line naming any other
+//! task is reported ([`Event::UnknownTask`]) and keeps nothing, so the
+//! number of open windows is bounded by the catalog, not by the input.
+//! A window keeps the raw bytes that [`text::bound`] would keep of a text of
+//! `result_limit` bytes: its head and its tail. What falls between is
+//! replaced by one line `[... statebox: N bytes omitted ...]`, N counting the
+//! input bytes left out; the lines the cut went through are left out whole,
+//! so no part of a line (of a token, say, whose recognisable prefix was cut
+//! off) is kept. Lines outside every window are never copied; only the
+//! current line's first [`MAX_STATUS_LINE`] bytes are, to recognise a status
+//! line split across chunks. Memory is therefore O(`result_limit` × catalog
+//! size) whatever the input.
+//!
+//! The result is the kept text as it arrived (invalid UTF-8 replaced):
+//! cleaning, masking and the final bound are the stored-text pipeline's job
+//! on the write path ([`crate::text`]), done once.
 //!
 //! # Unknown status words
 //! A status line whose word is not one of the four produces
@@ -34,13 +41,10 @@
 use memchr::memmem::Finder;
 use memchr::{memchr, memrchr};
 
-use super::clean::clean;
-use super::mask::mask;
 use super::status_line::{self, ERROR_MARK, MARKER};
+use crate::catalog::Catalog;
 use crate::model::Status;
-
-/// Default bound on a task's kept output, in raw bytes.
-pub const DEFAULT_RESULT_LIMIT: usize = 64 * 1024;
+use crate::text;
 
 /// A line longer than this (line break included) is never taken for a status
 /// line: real ones are under 200 bytes, and the bound keeps a many-MB line
@@ -52,17 +56,19 @@ pub struct ScanOptions {
     /// `--task`: display name or task name (`Push to CDN Staging` or
     /// `push-to-cdn-staging`) of the task the whole stream belongs to.
     pub task: Option<String>,
-    /// Raw bytes kept per task result (see the module docs). The stored
-    /// text can be longer than the bytes kept: the omission line, masks
-    /// longer than what they replace, and U+FFFD (3 bytes) per invalid byte.
+    /// Raw bytes kept per task result (see the module docs).
     pub result_limit: usize,
+    /// The tasks whose output is kept; status lines name them by display
+    /// name, task name or alias.
+    pub catalog: Catalog,
 }
 
 impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
             task: None,
-            result_limit: DEFAULT_RESULT_LIMIT,
+            result_limit: text::STORED_LIMIT,
+            catalog: Catalog::default(),
         }
     }
 }
@@ -70,13 +76,16 @@ impl Default for ScanOptions {
 /// A task status change to apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
-    /// As written in the status line (or as given with `--task`).
-    pub display_name: String,
+    /// The catalog's name of the task.
+    pub task: String,
     pub status: Status,
     /// The status line's own timestamp, if it has one.
     pub timestamp: Option<String>,
-    /// The task's output so far: cleaned, masked, bounded, trimmed.
+    /// The task's output so far, trimmed, as it arrived: not yet cleaned
+    /// or masked (the write path does that).
     pub result: String,
+    /// Input bytes left out of `result` (its omission line says so too).
+    pub omitted: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,10 +96,15 @@ pub enum Event {
         display_name: String,
         status: String,
     },
+    /// A status line for a task outside the catalog; nothing was kept.
+    UnknownTask {
+        display_name: String,
+    },
 }
 
 pub struct Scanner {
     marker: Finder<'static>,
+    catalog: Catalog,
     task_key: Option<String>,
     limit: usize,
     /// Whether the previous chunk ended inside a line.
@@ -104,8 +118,8 @@ pub struct Scanner {
 }
 
 struct Window {
+    /// The catalog's task name.
     key: String,
-    display_name: String,
     kept: Kept,
 }
 
@@ -116,9 +130,16 @@ struct Fallback {
 
 impl Scanner {
     pub fn new(options: ScanOptions) -> Self {
+        let task_key = options.task.as_deref().map(|task| {
+            options
+                .catalog
+                .resolve(task)
+                .map_or_else(|| crate::catalog::kebab_case(task), |e| e.name.clone())
+        });
         let mut scanner = Scanner {
             marker: Finder::new(MARKER.as_bytes()).into_owned(),
-            task_key: options.task.as_deref().map(task_key),
+            catalog: options.catalog,
+            task_key,
             limit: options.result_limit,
             mid_line: false,
             line: Vec::new(),
@@ -126,10 +147,9 @@ impl Scanner {
             windows: Vec::new(),
             fallback: None,
         };
-        if let Some(task) = options.task {
+        if let Some(key) = scanner.task_key.clone() {
             scanner.windows.push(Window {
-                key: task_key(&task),
-                display_name: task,
+                key,
                 kept: Kept::new(scanner.limit),
             });
             scanner.fallback = Some(Fallback {
@@ -248,8 +268,8 @@ impl Scanner {
         if raw.len() > MAX_STATUS_LINE {
             return;
         }
-        let text = clean(raw);
-        let Some(parsed) = status_line::parse(text.trim_end()) else {
+        let line = text::clean(raw);
+        let Some(parsed) = status_line::parse(line.trim_end()) else {
             return;
         };
         let Ok(status) = parsed.status.parse::<Status>() else {
@@ -259,7 +279,13 @@ impl Scanner {
             });
             return;
         };
-        let key = task_key(parsed.display_name);
+        let Some(entry) = self.catalog.resolve(parsed.display_name) else {
+            events.push(Event::UnknownTask {
+                display_name: parsed.display_name.to_owned(),
+            });
+            return;
+        };
+        let key = entry.name.clone();
         if self.task_key.as_ref() == Some(&key) {
             self.fallback = None;
         }
@@ -269,15 +295,10 @@ impl Scanner {
             None => {
                 let mut kept = Kept::new(self.limit);
                 kept.push(raw);
-                self.windows.push(Window {
-                    key,
-                    display_name: String::new(),
-                    kept,
-                });
+                self.windows.push(Window { key, kept });
                 self.windows.len() - 1
             }
         };
-        self.windows[index].display_name = parsed.display_name.to_owned();
         let transition = self.windows[index].transition(status, timestamp);
         if status != Status::InProgress {
             self.windows.remove(index);
@@ -288,19 +309,15 @@ impl Scanner {
 
 impl Window {
     fn transition(&self, status: Status, timestamp: Option<String>) -> Transition {
+        let (result, omitted) = self.kept.render();
         Transition {
-            display_name: self.display_name.clone(),
+            task: self.key.clone(),
             status,
             timestamp,
-            result: self.kept.render(),
+            result,
+            omitted,
         }
     }
-}
-
-/// Task names compare in kebab case, so `--task push-to-cdn-staging` and a
-/// line naming `Push to CDN Staging` mean the same task.
-fn task_key(name: &str) -> String {
-    crate::catalog::kebab_case(name)
 }
 
 /// Watches a byte stream for `: ERROR:`, also across chunk boundaries.
@@ -353,17 +370,21 @@ struct Kept {
     tail_cap: usize,
     /// Bytes dropped from the front of `tail`.
     omitted: u64,
+    /// Whether the last byte dropped was a line break, i.e. whether the
+    /// tail starts at a line start.
+    dropped_line_end: bool,
 }
 
 impl Kept {
     fn new(limit: usize) -> Self {
-        let head_cap = limit / 4;
+        let (head_cap, tail_cap) = text::head_and_tail(limit);
         Kept {
             head: Vec::new(),
             head_cap,
             tail: Vec::new(),
-            tail_cap: limit - head_cap,
+            tail_cap,
             omitted: 0,
+            dropped_line_end: false,
         }
     }
 
@@ -373,22 +394,34 @@ impl Kept {
             self.head.extend_from_slice(&bytes[..take]);
             bytes = &bytes[take..];
         }
+        if bytes.is_empty() {
+            return;
+        }
         if bytes.len() >= self.tail_cap {
-            self.omitted += (self.tail.len() + bytes.len() - self.tail_cap) as u64;
+            let cut = bytes.len() - self.tail_cap;
+            self.omitted += (self.tail.len() + cut) as u64;
+            self.dropped_line_end = match cut {
+                0 => self
+                    .tail
+                    .last()
+                    .map_or(self.dropped_line_end, |&b| b == b'\n'),
+                _ => bytes[cut - 1] == b'\n',
+            };
             self.tail.clear();
-            self.tail
-                .extend_from_slice(&bytes[bytes.len() - self.tail_cap..]);
+            self.tail.extend_from_slice(&bytes[cut..]);
             return;
         }
         self.tail.extend_from_slice(bytes);
         if self.tail.len() > 2 * self.tail_cap {
             let excess = self.tail.len() - self.tail_cap;
+            self.dropped_line_end = self.tail[excess - 1] == b'\n';
             self.tail.drain(..excess);
             self.omitted += excess as u64;
         }
     }
 
-    fn render(&self) -> String {
+    /// The kept text and how many input bytes it leaves out.
+    fn render(&self) -> (String, u64) {
         let excess = self.tail.len().saturating_sub(self.tail_cap);
         let tail = &self.tail[excess..];
         let omitted = self.omitted + excess as u64;
@@ -396,28 +429,29 @@ impl Kept {
             let mut raw = Vec::with_capacity(self.head.len() + tail.len());
             raw.extend_from_slice(&self.head);
             raw.extend_from_slice(tail);
-            return mask(&clean(&raw)).trim().to_owned();
+            return (String::from_utf8_lossy(&raw).trim().to_owned(), 0);
         }
-        let head_end = self.head.iter().rposition(is_space).map_or(0, |i| i + 1);
-        let tail_start = tail.iter().position(is_space).map_or(tail.len(), |i| i + 1);
+        let starts_line = match excess {
+            0 => self.dropped_line_end,
+            _ => self.tail[excess - 1] == b'\n',
+        };
+        // Whole lines only: the lines the cuts went through are left out.
+        let head_end = memrchr(b'\n', &self.head).map_or(0, |i| i + 1);
+        let tail_start = match starts_line {
+            true => 0,
+            false => memchr(b'\n', tail).map_or(tail.len(), |i| i + 1),
+        };
         let omitted = omitted + (self.head.len() - head_end + tail_start) as u64;
-        // Masked apart: a secret cut by the omission must be recognised from
-        // the half that is kept (see mask's rules for cut private keys).
-        let head = mask(&clean(&self.head[..head_end])).trim().to_owned();
-        let tail = mask(&clean(&tail[tail_start..])).trim().to_owned();
-        let mut text = head;
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        text.push_str(&crate::model::omission_marker(omitted));
+        let head = String::from_utf8_lossy(&self.head[..head_end]);
+        let tail = String::from_utf8_lossy(&tail[tail_start..]);
+        let (head, tail) = (head.trim_start(), tail.trim_end());
+        let mut text = String::with_capacity(head.len() + 64 + tail.len());
+        text.push_str(head);
+        text.push_str(&text::omission_marker(omitted));
         if !tail.is_empty() {
             text.push('\n');
-            text.push_str(&tail);
+            text.push_str(tail);
         }
-        text
+        (text, omitted)
     }
-}
-
-fn is_space(b: &u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n')
 }

@@ -6,7 +6,7 @@
 mod key_order;
 mod ops;
 
-pub use ops::{Applied, Op, OpError, RESULT_LIMIT, bound_result, merge_metadata, omission_marker};
+pub use ops::{Applied, Op, OpError, merge_metadata};
 
 use crate::yaml::{Mapping, Value};
 use key_order::{Fields, Layout};

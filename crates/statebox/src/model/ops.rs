@@ -8,6 +8,7 @@ use super::{
 };
 use crate::catalog::Catalog;
 use crate::release::Release;
+use crate::text;
 use crate::timestamp;
 use crate::yaml::{Mapping, Value};
 use chrono::{DateTime, Utc};
@@ -128,41 +129,6 @@ pub struct Applied {
     pub changed: bool,
 }
 
-/// Results above this many bytes keep their head and tail only: a state file
-/// is rewritten on every update and read through the GitHub API (1 MB cap).
-pub const RESULT_LIMIT: usize = 64 * 1024;
-const RESULT_HEAD: usize = 16 * 1024;
-
-/// Cuts `text` to its first and last bytes around a marker naming how much
-/// was left out, at character boundaries.
-pub fn bound_result(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.len() <= RESULT_LIMIT {
-        return text.into();
-    }
-    let head_end = floor_char_boundary(text, RESULT_HEAD);
-    let tail_start = floor_char_boundary(text, text.len() - (RESULT_LIMIT - RESULT_HEAD));
-    let omitted = tail_start - head_end;
-    format!(
-        "{}\n{}\n{}",
-        &text[..head_end],
-        omission_marker(omitted as u64),
-        &text[tail_start..]
-    )
-    .into()
-}
-
-/// The line that stands where a result was cut, here and in ingest.
-pub fn omission_marker(omitted: u64) -> String {
-    format!("[... statebox: {omitted} bytes omitted ...]")
-}
-
-fn floor_char_boundary(text: &str, mut index: usize) -> usize {
-    while !text.is_char_boundary(index) {
-        index -= 1;
-    }
-    index
-}
-
 fn short(text: &str) -> String {
     let line = text.lines().next().unwrap_or("");
     match line.char_indices().nth(72) {
@@ -172,25 +138,49 @@ fn short(text: &str) -> String {
 }
 
 impl Op {
-    /// The operation as it may be stored: task results masked and bounded,
-    /// exactly as the state file will hold them. The write path applies and
-    /// records (commit trailer) this form only, so no secret reaches a
-    /// commit message and no result makes a commit larger than the bound.
+    /// The operation as it may be stored: every string it carries (task
+    /// results, issue text, queries, resolutions, metadata keys and string
+    /// values) passed through [`text::stored`] once. The write path applies
+    /// and records (commit trailer) this form only, so no secret reaches a
+    /// commit message and no string makes a commit larger than the bound.
     pub fn stored(&self) -> Op {
         match self {
+            Op::Init { metadata } => Op::Init {
+                metadata: stored_mapping(metadata),
+            },
             Op::SetTask {
                 task,
                 status,
                 result,
             } => Op::SetTask {
-                task: task.clone(),
+                task: stored_text(task, "task name"),
                 status: *status,
-                result: result.as_deref().map(stored_result),
+                result: result
+                    .as_deref()
+                    .map(|r| stored_text(r, &format!("result of task {task}"))),
+            },
+            Op::AddIssue {
+                text,
+                blocker,
+                related_tasks,
+            } => Op::AddIssue {
+                text: stored_text(text, "issue text"),
+                blocker: *blocker,
+                related_tasks: related_tasks
+                    .iter()
+                    .map(|t| stored_text(t, "related task"))
+                    .collect(),
+            },
+            Op::ResolveIssue { query, resolution } => Op::ResolveIssue {
+                query: stored_text(query, "issue"),
+                resolution: resolution.as_deref().map(|r| stored_text(r, "resolution")),
+            },
+            Op::SetMetadata { entries } => Op::SetMetadata {
+                entries: stored_mapping(entries),
             },
             Op::Batch { ops } => Op::Batch {
                 ops: ops.iter().map(Op::stored).collect(),
             },
-            other => other.clone(),
         }
     }
 
@@ -304,13 +294,40 @@ impl Op {
     }
 }
 
-fn stored_result(result: &str) -> String {
-    bound_result(&crate::ingest::mask::mask(result)).into_owned()
+/// `value` through the pipeline; `what` names it in the warning when the
+/// bound cut it.
+fn stored_text(value: &str, what: &str) -> String {
+    let stored = text::stored(value);
+    if stored.omitted > 0 {
+        tracing::warn!(
+            "{what}: {} bytes, {} bytes omitted to keep it within {} bytes",
+            value.len(),
+            stored.omitted,
+            text::STORED_LIMIT
+        );
+    }
+    stored.text
 }
 
-fn set_task(task: &mut Task, status: Status, result: Option<&str>, now: DateTime<Utc>) {
-    let masked = result.map(stored_result);
-    let text = masked.as_deref();
+/// Keys and string leaves of a metadata map through the pipeline.
+fn stored_mapping(map: &Mapping) -> Mapping {
+    let mut out = Mapping::new();
+    for (key, value) in map.iter() {
+        out.push(stored_value(key), stored_value(value));
+    }
+    out
+}
+
+fn stored_value(value: &Value) -> Value {
+    match value {
+        Value::Str(s) => Value::Str(stored_text(s, "metadata value")),
+        Value::Seq(items) => Value::Seq(items.iter().map(stored_value).collect()),
+        Value::Map(map) => Value::Map(stored_mapping(map)),
+        other => other.clone(),
+    }
+}
+
+fn set_task(task: &mut Task, status: Status, text: Option<&str>, now: DateTime<Utc>) {
     let moved = task.status != status;
     match status {
         Status::InProgress => {
@@ -338,8 +355,8 @@ fn set_task(task: &mut Task, status: Status, result: Option<&str>, now: DateTime
         }
     }
     task.status = status;
-    if let Some(text) = masked {
-        task.result = Some(text);
+    if let Some(text) = text {
+        task.result = Some(text.to_owned());
     }
 }
 

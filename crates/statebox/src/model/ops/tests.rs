@@ -9,8 +9,10 @@ fn at(text: &str) -> DateTime<Utc> {
     timestamp::parse(text).unwrap()
 }
 
+/// As the write path applies operations: in their stored form.
 fn apply(state: Option<State>, op: Op, now: &str) -> Result<Applied, OpError> {
-    op.apply(state, &release(), &Catalog::default(), at(now))
+    op.stored()
+        .apply(state, &release(), &Catalog::default(), at(now))
 }
 
 fn set(task: &str, status: Status, result: Option<&str>) -> Op {
@@ -106,19 +108,54 @@ fn unknown_task_lists_the_catalog() {
 
 #[test]
 fn huge_results_keep_head_and_tail() {
-    let big = format!("START\n{}\nEND", "x".repeat(RESULT_LIMIT * 3));
+    let big = format!("START\n{}\nEND", "x".repeat(crate::text::STORED_LIMIT * 3));
     let s = apply(None, set("drop-bugs", Status::Pass, Some(&big)), T0)
         .unwrap()
         .state;
     let r = s.task("drop-bugs").unwrap().result.clone().unwrap();
-    assert!(r.len() < RESULT_LIMIT + 100, "{}", r.len());
-    assert!(r.starts_with("START\n") && r.ends_with("\nEND"));
-    assert!(r.contains(&format!(
-        "[... statebox: {} bytes omitted ...]",
-        big.len() - (RESULT_LIMIT)
-    )));
-    let multibyte = "é".repeat(RESULT_LIMIT);
-    assert!(bound_result(&multibyte).contains("bytes omitted"));
+    let omitted = big.len() - "START\n".len() - "END".len();
+    assert_eq!(
+        r,
+        format!("START\n[... statebox: {omitted} bytes omitted ...]\nEND")
+    );
+}
+
+#[test]
+fn every_stored_string_is_masked() {
+    let mail = "jane.doe@example.com";
+    let mut entries = Mapping::new();
+    entries.insert(
+        format!("owner {mail}"),
+        Value::Str(format!("\x1b[1m{mail}\x1b[0m")),
+    );
+    let mut nested = Mapping::new();
+    nested.insert(
+        "x86_64",
+        Value::Seq(vec![Value::Str(mail.into()), Value::Int(1)]),
+    );
+    entries.insert("candidate_builds", Value::Map(nested));
+    let op = Op::Batch {
+        ops: vec![
+            Op::SetMetadata { entries },
+            issue(&format!("ask {mail}"), true, &[mail]),
+            Op::ResolveIssue {
+                query: format!("ask {mail}"),
+                resolution: Some(format!("done by {mail}")),
+            },
+            set("drop-bugs", Status::Pass, Some(mail)),
+        ],
+    };
+    let a = apply(None, op.clone(), T0).unwrap();
+    let yaml = a.state.to_yaml();
+    assert!(!yaml.contains(mail), "{yaml}");
+    assert!(!a.message.contains(mail), "{}", a.message);
+    assert!(!serde_json::to_string(&op.stored()).unwrap().contains(mail));
+    assert!(!yaml.contains('\x1b'));
+    assert_eq!(yaml.matches("[EMAIL_REDACTED]").count(), 7, "{yaml}");
+    assert!(
+        a.state.issues[0].resolved,
+        "the masked query finds the masked issue"
+    );
 }
 
 #[test]

@@ -1,4 +1,6 @@
-//! Turning raw output bytes into the text that is stored.
+//! Cleaning: raw output bytes into text fit to store and print.
+
+use std::borrow::Cow;
 
 use memchr::memchr2;
 
@@ -8,8 +10,13 @@ const BEL: u8 = 0x07;
 /// Raw bytes to stored text: ANSI escape sequences removed (colours would
 /// otherwise end up in the YAML as control characters), CRLF turned into LF,
 /// invalid UTF-8 replaced by U+FFFD. A lone `\r` is kept: it is output, not
-/// a line ending.
-pub fn clean(raw: &[u8]) -> String {
+/// a line ending. Borrows when there is nothing to clean.
+pub fn clean(raw: &[u8]) -> Cow<'_, str> {
+    if memchr2(ESC, b'\r', raw).is_none()
+        && let Ok(text) = std::str::from_utf8(raw)
+    {
+        return Cow::Borrowed(text);
+    }
     let mut out = Vec::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(i) = memchr2(ESC, b'\r', rest) {
@@ -26,8 +33,8 @@ pub fn clean(raw: &[u8]) -> String {
     }
     out.extend_from_slice(rest);
     match String::from_utf8(out) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
     }
 }
 

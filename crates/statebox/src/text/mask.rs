@@ -1,16 +1,18 @@
-//! Masking of secrets in command output before it is stored.
+//! Masking: every kind of credential that shows up in release tooling
+//! output is replaced by a placeholder naming its kind, because the record
+//! branch may be public.
 //!
-//! The record branch may be public, so every kind of credential that shows up
-//! in release tooling output is replaced by a placeholder naming its kind.
-//! The rules run in a fixed order: wider shapes first (a private-key block, a
-//! bearer header, a URL password) so that a token inside them is redacted as
-//! part of the wider secret and not half-recognised by a narrower rule.
+//! The rules run in a fixed order: wider shapes first (a private-key block,
+//! an Authorization header, a URL password), then token shapes with a
+//! distinctive prefix, then `key=value` lines, so that a token inside a wider
+//! secret is redacted as part of it and a placeholder is never re-masked as
+//! the value of a `token: ...` line.
 //!
-//! Results are masked at every transition, so the patterns are written for
-//! speed: spelled-out case variants (`[Bb]earer|BEARER`) instead of `(?i)`
-//! and one literal prefix per rule, which lets the regex engine skip ahead
-//! with a substring search (a case-insensitive or optional prefix made one
-//! rule alone ten times slower than all the others together).
+//! The patterns are written for speed: spelled-out case variants
+//! (`[Bb]earer|BEARER`) instead of `(?i)` and a literal in every rule, which
+//! lets the regex engine skip ahead with a substring search (a
+//! case-insensitive or optional prefix made one rule alone ten times slower
+//! than all the others together).
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -19,12 +21,19 @@ use regex::Regex;
 
 pub const EMAIL: &str = "[EMAIL_REDACTED]";
 pub const GITHUB_TOKEN: &str = "[GITHUB_TOKEN_REDACTED]";
+pub const GITLAB_TOKEN: &str = "[GITLAB_TOKEN_REDACTED]";
+pub const GOOGLE_API_KEY: &str = "[GOOGLE_API_KEY_REDACTED]";
+pub const ATLASSIAN_TOKEN: &str = "[ATLASSIAN_TOKEN_REDACTED]";
+pub const NPM_TOKEN: &str = "[NPM_TOKEN_REDACTED]";
+pub const PYPI_TOKEN: &str = "[PYPI_TOKEN_REDACTED]";
 pub const JWT: &str = "[JWT_REDACTED]";
 pub const AWS_KEY: &str = "[AWS_KEY_REDACTED]";
 pub const SLACK_TOKEN: &str = "[SLACK_TOKEN_REDACTED]";
 pub const PRIVATE_KEY: &str = "[PRIVATE_KEY_REDACTED]";
 pub const BEARER_TOKEN: &str = "[BEARER_TOKEN_REDACTED]";
+pub const CREDENTIALS: &str = "[CREDENTIALS_REDACTED]";
 pub const PASSWORD: &str = "[PASSWORD_REDACTED]";
+pub const SECRET: &str = "[SECRET_REDACTED]";
 
 /// A pattern and its replacement template (`$name` refers to a kept group).
 struct Rule {
@@ -39,24 +48,38 @@ fn rule(pattern: &str, replacement: String) -> Rule {
     }
 }
 
+/// `-----BEGIN RSA PRIVATE KEY-----`, `-----BEGIN PGP PRIVATE KEY BLOCK-----`.
+const KEY_LABEL: &str = "[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----";
+
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     vec![
-        // A block cut short (an unterminated BEGIN, e.g. at the edge of a
-        // truncated result) is redacted to the end of the text: the key body
-        // must not survive just because its END line was not kept.
+        // A block cut short (an unterminated BEGIN, at the edge of a result
+        // whose middle was omitted) is redacted up to the omission line or
+        // the end of the text: the key body must not survive just because
+        // its END line was not kept. The omission line itself stays.
         rule(
-            r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)",
+            &format!(
+                r"(?s)-----BEGIN {KEY_LABEL}.*?(?:-----END {KEY_LABEL}|(?P<cut>\n\[\.\.\. statebox: [0-9]+ bytes omitted \.\.\.\])|\z)"
+            ),
+            format!("{PRIVATE_KEY}${{cut}}"),
+        ),
+        // The other half of a cut block: key lines (indented or not, armor
+        // checksums and blank lines included) ending in an END line.
+        rule(
+            &format!(
+                r"(?m)(?:^[ \t]*[A-Za-z0-9+/=]*[ \t]*\r?\n)*[ \t]*[A-Za-z0-9+/=]*-----END {KEY_LABEL}"
+            ),
             PRIVATE_KEY.to_owned(),
         ),
-        // The other half of a cut block: key lines ending in an END line.
-        rule(
-            r"(?m)(?:^[A-Za-z0-9+/=]+\r?\n)*[A-Za-z0-9+/=]*-----END [A-Z0-9 ]*PRIVATE KEY-----",
-            PRIVATE_KEY.to_owned(),
-        ),
-        // In an Authorization header any token is a secret, however short.
+        // In an Authorization header any credential is a secret, however
+        // short.
         rule(
             r#"(?P<keep>(?:[Aa]uthorization|AUTHORIZATION)["']?\s*[:=]\s*["']?(?:[Bb]earer|BEARER)\s+)[^\s"',;]+"#,
             format!("${{keep}}{BEARER_TOKEN}"),
+        ),
+        rule(
+            r#"(?P<keep>(?:[Aa]uthorization|AUTHORIZATION)["']?\s*[:=]\s*["']?(?:[Bb]asic|BASIC|[Tt]oken|TOKEN)\s+)[^\s"',;]+"#,
+            format!("${{keep}}{CREDENTIALS}"),
         ),
         // Elsewhere "bearer" is an English word ("the bearer of ..."); only a
         // token-shaped word after it (16+ token characters) is masked.
@@ -64,10 +87,14 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             r"(?P<keep>\b(?:[Bb]earer|BEARER)\s+)[A-Za-z0-9\-._~+/]{16,}=*",
             format!("${{keep}}{BEARER_TOKEN}"),
         ),
-        // Keep scheme, user and host so the line stays readable.
+        // Keep scheme, user and host so the line stays readable. The
+        // password runs to the last `@` that a host name follows, so a
+        // password holding `/` or `@` is masked whole; a host needs a dot
+        // (or is localhost), so `docker://quay.io:443/x@sha256:...` is no
+        // password.
         rule(
-            r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@\[\]]*):[^\s/@]+@",
-            format!("${{keep}}:{PASSWORD}@"),
+            r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@\[\]]*):\S+@(?P<host>localhost|[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)\b",
+            format!("${{keep}}:{PASSWORD}@${{host}}"),
         ),
         rule(
             r"(?P<keep>https://hooks\.slack\.com/)(?:services|workflows|triggers)/[A-Za-z0-9/_\-]+",
@@ -75,7 +102,16 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         rule(r"\bgh[pousr]_[A-Za-z0-9]{30,}", GITHUB_TOKEN.to_owned()),
         rule(r"\bgithub_pat_[A-Za-z0-9_]{22,}", GITHUB_TOKEN.to_owned()),
-        rule(r"\bxox[bpars]-[A-Za-z0-9\-]{10,}", SLACK_TOKEN.to_owned()),
+        rule(r"\bglpat-[A-Za-z0-9_\-]{20,}", GITLAB_TOKEN.to_owned()),
+        rule(r"\bAIza[0-9A-Za-z_\-]{35}", GOOGLE_API_KEY.to_owned()),
+        rule(r"\bATATT[A-Za-z0-9_\-=]{30,}", ATLASSIAN_TOKEN.to_owned()),
+        // Bot, user, app-level, refresh and rotating (`xoxe.xoxp-...`) tokens.
+        rule(
+            r"\b(?:xox[abeprs]|xapp)[.\-][A-Za-z0-9.\-]{10,}",
+            SLACK_TOKEN.to_owned(),
+        ),
+        rule(r"\bnpm_[A-Za-z0-9]{36}\b", NPM_TOKEN.to_owned()),
+        rule(r"\bpypi-[A-Za-z0-9_\-]{50,}", PYPI_TOKEN.to_owned()),
         rule(
             r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",
             JWT.to_owned(),
@@ -84,6 +120,13 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         rule(
             r#"(?P<keep>(?:[Ss]ecret_?[Aa]ccess_?[Kk]ey|SECRET_?ACCESS_?KEY)["']?\s*[:=]\s*["']?)[A-Za-z0-9/+=]{16,}"#,
             format!("${{keep}}{AWS_KEY}"),
+        ),
+        // `password=...`, `db_passwd: ...`, `"api_key": "..."`: the value of
+        // a key that names a secret. A value starting with `[` is a
+        // placeholder an earlier rule wrote (or a list): left alone.
+        rule(
+            r#"(?P<keep>(?:[Pp]ass(?:word|wd)|PASS(?:WORD|WD)|[Ss]ecret|SECRET|[Tt]oken|TOKEN|[Aa]pi[_\-]?[Kk]ey|API[_\-]?KEY)["']?[ \t]*[:=][ \t]*["']?)[^\s"',;\[][^\s"',;]*"#,
+            format!("${{keep}}{SECRET}"),
         ),
     ]
 });
@@ -97,8 +140,8 @@ static EMAIL_RE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Replaces every secret in `text` by a placeholder naming its kind.
 ///
-/// Borrows when nothing was found. Idempotent: no placeholder matches any
-/// rule, so masking masked text changes nothing.
+/// Borrows when nothing was found. Idempotent: no placeholder is taken for
+/// a secret by any rule, so masking masked text changes nothing.
 pub fn mask(text: &str) -> Cow<'_, str> {
     let mut masked = Cow::Borrowed(text);
     for rule in RULES.iter() {
