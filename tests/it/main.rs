@@ -14,6 +14,7 @@ mod fixtures;
 mod github;
 mod ingest_cli;
 mod ingest_scan;
+mod masking;
 mod merge_driver;
 mod merge_props;
 mod remote;
