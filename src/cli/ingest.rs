@@ -194,7 +194,10 @@ fn pump(
         let _ = recorder.flush();
         return Err(failure);
     }
-    scanner.finish(&mut events);
+    match ending.child {
+        Some(status) => scanner.finish_after_exit(status.success(), &mut events),
+        None => scanner.finish(&mut events),
+    }
     if let Some(status) = ending.child.filter(|s| !s.success()) {
         mark_failed(&mut events, status);
     }
@@ -259,7 +262,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, CliError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| CliError::new(exit::INVALID_INPUT, format!("cannot run {program}: {e}")))?;
+        .map_err(|e| CliError::new(exit::CANNOT_RUN, format!("cannot run {program}: {e}")))?;
     let pid = child.id();
     let (tx, rx) = mpsc::sync_channel(QUEUE);
     watch_signals(tx.clone())?;

@@ -41,6 +41,8 @@ pub mod exit {
     pub const CONFIG_STORE: u8 = 8;
     /// git, file system or other environment failure.
     pub const ENVIRONMENT: u8 = 10;
+    /// `run`: the command could not be started (as a shell reports it).
+    pub const CANNOT_RUN: u8 = 127;
 }
 
 #[derive(Debug, Parser)]

@@ -306,9 +306,102 @@ fn run_propagates_exit_codes_and_fails_unfinished_tasks() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(task(r, "image-signed-check").unwrap()["status"], "Pass");
 
-    let out = statebox(r, &["run", "-r", REL, "--", "/no/such/program"]);
-    assert_eq!(out.status.code(), Some(4));
+    // As a shell reports a command it cannot start; nothing is written.
+    let before = commits(r);
+    let out = statebox(
+        r,
+        &[
+            "run",
+            "-r",
+            REL,
+            "--task",
+            "drop-bugs",
+            "--",
+            "/no/such/program",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(127));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot run /no/such/program"));
+    assert_eq!(commits(r), before);
+}
+
+#[test]
+fn run_decides_a_silent_task_by_the_exit_code() {
+    let repo = new_repo();
+    let r = repo.path();
+    for (task_name, script, status) in [
+        ("drop-bugs", "echo all done", "Pass"),
+        ("stage-testing", "true", "Pass"),
+        ("image-signed-check", "echo step; exit 2", "Fail"),
+    ] {
+        let out = statebox(
+            r,
+            &[
+                "run", "-r", REL, "--task", task_name, "--", "sh", "-c", script,
+            ],
+        );
+        assert!(out.status.code().is_some());
+        assert_eq!(task(r, task_name).unwrap()["status"], status, "{script}");
+    }
+    // Without a child, ingest keeps the original's fallback: output without
+    // a status line leaves the task In Progress.
+    let mut child = spawn(r, &["ingest", "-r", REL, "--task", "take-ownership"]);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"all done\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(task(r, "take-ownership").unwrap()["status"], "In Progress");
+}
+
+#[test]
+fn legacy_labels_drive_their_tasks() {
+    let repo = new_repo();
+    let r = repo.path();
+    let stream = [
+        line(
+            "2026-06-25T13:00:00Z",
+            "Pushing to CDN staging",
+            "In Progress",
+        ),
+        line("2026-06-25T13:00:01Z", "Pushing to CDN staging", "Pass"),
+        line(
+            "2026-06-25T13:00:02Z",
+            "Payload image is well signed",
+            "Fail",
+        ),
+    ]
+    .concat();
+    let mut child = spawn(r, &["ingest", "-r", REL]);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(task(r, "push-to-cdn-staging").unwrap()["status"], "Pass");
+    assert_eq!(task(r, "image-signed-check").unwrap()["status"], "Fail");
+    // A label two tasks shared means the one the command is known to run.
+    let shared = line("2026-06-25T13:00:03Z", "Check CVE tracker bugs", "Pass");
+    let mut child = spawn(
+        r,
+        &["ingest", "-r", REL, "--task", "check-greenwave-cvp-tests"],
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(shared.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        task(r, "check-greenwave-cvp-tests").unwrap()["status"],
+        "Pass"
+    );
+    assert!(task(r, "check-cve-tracker-bug").is_none());
 }
 
 #[test]

@@ -1,38 +1,77 @@
-//! The task catalog: which tasks a release has, and their display names.
+//! The task catalog: which tasks a release has, their display names, and
+//! the other labels status lines have called them by.
 //!
 //! Release jobs print display names (`task [Push to CDN Staging] status is
 //! changed to [Pass]`) while the state file stores task names
 //! (`push-to-cdn-staging`); kebab-casing a display name gives the task name.
-//! Other teams run other tasks, so the catalog is data, loadable from a file.
+//! Older jobs printed other labels (the rows of the spreadsheet they used to
+//! update: `Pushing to CDN staging`), which are not the kebab case of
+//! anything, so each task can carry aliases. Other teams run other tasks, so
+//! the catalog is data, loadable from a file:
+//!
+//! ```text
+//! # one task per line: its display name, then any aliases after `|`
+//! Run Smoke Tests
+//! Sign Off | Final sign-off | QE approval
+//! ```
+//!
+//! Names and aliases match in any case and with any of ` `, `-`, `_` between
+//! words. An alias listed under several tasks (old jobs logged one label
+//! for two tasks) resolves to the first of them, unless the task is known
+//! from context (`ingest --task`): then that one.
 
 use std::path::Path;
 
-/// The release QE catalog the original tool shipped with.
-const DEFAULT_DISPLAY_NAMES: [&str; 13] = [
-    "Create Test Report",
-    "Take Ownership",
-    "Update Bug List",
-    "Image Consistency Check",
-    "Analyze Candidate Build",
-    "Analyze Promoted Build",
-    "Check Greenwave CVP Tests",
-    "Check CVE Tracker Bug",
-    "Push to CDN Staging",
-    "Stage Testing",
-    "Image Signed Check",
-    "Drop Bugs",
-    "Change Advisory Status",
+/// The release QE catalog the original tool shipped with, with the labels
+/// its jobs logged before they printed display names (found in the status
+/// lines of the original's record branch history).
+const DEFAULT_TASKS: [(&str, &[&str]); 13] = [
+    ("Create Test Report", &[]),
+    ("Take Ownership", &["Take ownership of advisories"]),
+    ("Update Bug List", &["Bug to be verified"]),
+    (
+        "Image Consistency Check",
+        &["Payload-Images Consistency Testing"],
+    ),
+    ("Analyze Candidate Build", &[]),
+    ("Analyze Promoted Build", &[]),
+    // Its spreadsheet row shared the label of Check CVE Tracker Bug.
+    ("Check Greenwave CVP Tests", &["Check CVE tracker bugs"]),
+    ("Check CVE Tracker Bug", &["Check CVE tracker bugs"]),
+    ("Push to CDN Staging", &["Pushing to CDN staging"]),
+    ("Stage Testing", &[]),
+    (
+        "Image Signed Check",
+        &["Payload image is well signed", "Image signature check"],
+    ),
+    ("Drop Bugs", &[]),
+    (
+        "Change Advisory Status",
+        &[
+            "Approve MR and change advisory status",
+            "Add QE approval for shipment MR",
+        ],
+    ),
 ];
+
+/// Where a shared default alias resolves without context: to the task whose
+/// label it was, not to the one that borrowed it.
+const DEFAULT_ALIAS_OWNERS: [(&str, &str); 1] =
+    [("Check CVE tracker bugs", "check-cve-tracker-bug")];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogEntry {
     pub name: String,
     pub display_name: String,
+    /// Other labels status lines use for this task, as written.
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Catalog {
     entries: Vec<CatalogEntry>,
+    /// Kebab-cased alias -> index into `entries`, in resolution order.
+    aliases: Vec<(String, usize)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,51 +98,98 @@ pub fn kebab_case(display_name: &str) -> String {
 
 impl Default for Catalog {
     fn default() -> Self {
-        Catalog::from_display_names(DEFAULT_DISPLAY_NAMES.iter().map(|s| s.to_string()))
+        let mut catalog = Catalog::from_tasks(DEFAULT_TASKS.iter().map(|(name, aliases)| {
+            (
+                name.to_string(),
+                aliases.iter().map(|a| a.to_string()).collect(),
+            )
+        }));
+        for (alias, owner) in DEFAULT_ALIAS_OWNERS {
+            let key = kebab_case(alias);
+            let owner = catalog.entries.iter().position(|e| e.name == owner);
+            let at = catalog
+                .aliases
+                .iter()
+                .position(|(a, i)| *a == key && Some(*i) == owner)
+                .expect("the owner lists its alias");
+            let entry = catalog.aliases.remove(at);
+            catalog.aliases.insert(0, entry);
+        }
+        catalog
     }
 }
 
 impl Catalog {
-    fn from_display_names(names: impl IntoIterator<Item = String>) -> Self {
-        let entries = names
-            .into_iter()
-            .map(|display_name| CatalogEntry {
+    fn from_tasks(tasks: impl IntoIterator<Item = (String, Vec<String>)>) -> Self {
+        let mut catalog = Catalog {
+            entries: Vec::new(),
+            aliases: Vec::new(),
+        };
+        for (display_name, aliases) in tasks {
+            let index = catalog.entries.len();
+            catalog
+                .aliases
+                .extend(aliases.iter().map(|a| (kebab_case(a), index)));
+            catalog.entries.push(CatalogEntry {
                 name: kebab_case(&display_name),
                 display_name,
-            })
-            .collect();
-        Catalog { entries }
+                aliases,
+            });
+        }
+        catalog
     }
 
-    /// Reads a catalog file: one display name per line (`#` comments and
-    /// blank lines ignored), so teams can keep it next to their scripts.
+    /// Reads a catalog file (format in the module docs), so teams can keep
+    /// it next to their scripts.
     pub fn from_file(path: &Path) -> Result<Self, CatalogError> {
         let shown = path.display().to_string();
+        let invalid = |reason: String| CatalogError::Invalid {
+            path: shown.clone(),
+            reason,
+        };
         let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Read {
             path: shown.clone(),
             source,
         })?;
-        let names: Vec<String> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::to_owned)
-            .collect();
-        if names.is_empty() {
-            return Err(CatalogError::Invalid {
-                path: shown,
-                reason: "no task names in it".into(),
-            });
+        let mut tasks = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut labels = line.split('|').map(str::trim);
+            let display_name = labels.next().unwrap_or_default().to_owned();
+            let aliases: Vec<String> = labels.map(str::to_owned).collect();
+            if let Some(label) = std::iter::once(&display_name)
+                .chain(&aliases)
+                .find(|l| kebab_case(l).is_empty())
+            {
+                return Err(invalid(format!(
+                    "line {}: empty task name or alias '{label}'",
+                    number + 1
+                )));
+            }
+            tasks.push((display_name, aliases));
         }
-        let catalog = Catalog::from_display_names(names);
+        if tasks.is_empty() {
+            return Err(invalid("no task names in it".into()));
+        }
+        let catalog = Catalog::from_tasks(tasks);
         let mut seen = std::collections::HashSet::new();
         for entry in &catalog.entries {
-            if entry.name.is_empty() || !seen.insert(entry.name.as_str()) {
-                return Err(CatalogError::Invalid {
-                    path: shown,
-                    reason: format!("duplicate or empty task name '{}'", entry.display_name),
-                });
+            if !seen.insert(entry.name.as_str()) {
+                return Err(invalid(format!(
+                    "duplicate task name '{}'",
+                    entry.display_name
+                )));
             }
+        }
+        if let Some((alias, _)) = catalog
+            .aliases
+            .iter()
+            .find(|(a, _)| seen.contains(a.as_str()))
+        {
+            return Err(invalid(format!("alias '{alias}' is also a task name")));
         }
         Ok(catalog)
     }
@@ -112,10 +198,24 @@ impl Catalog {
         &self.entries
     }
 
-    /// Finds a task by task name or display name, in any case.
-    pub fn resolve(&self, name_or_display: &str) -> Option<&CatalogEntry> {
-        let wanted = kebab_case(name_or_display);
-        self.entries.iter().find(|e| e.name == wanted)
+    /// Finds a task by task name, display name or alias, in any case.
+    pub fn resolve(&self, label: &str) -> Option<&CatalogEntry> {
+        self.resolve_in_context(label, None)
+    }
+
+    /// [`Catalog::resolve`], where the task `context` (a task name) is the
+    /// one meant if `label` is one of its aliases.
+    pub fn resolve_in_context(&self, label: &str, context: Option<&str>) -> Option<&CatalogEntry> {
+        let wanted = kebab_case(label);
+        if let Some(entry) = self.entries.iter().find(|e| e.name == wanted) {
+            return Some(entry);
+        }
+        let mut matching = self.aliases.iter().filter(|(a, _)| *a == wanted);
+        let first = matching.clone().next()?;
+        let chosen = matching
+            .find(|(_, i)| Some(self.entries[*i].name.as_str()) == context)
+            .unwrap_or(first);
+        Some(&self.entries[chosen.1])
     }
 
     pub fn names(&self) -> Vec<&str> {
@@ -148,6 +248,50 @@ mod tests {
     }
 
     #[test]
+    fn legacy_labels_map_to_their_tasks() {
+        let c = Catalog::default();
+        for (label, task) in [
+            ("Take ownership of advisories", "take-ownership"),
+            ("Take ownership", "take-ownership"),
+            ("Check CVE tracker bugs", "check-cve-tracker-bug"),
+            ("Pushing to CDN staging", "push-to-cdn-staging"),
+            ("Push to CDN staging", "push-to-cdn-staging"),
+            (
+                "Payload-Images Consistency Testing",
+                "image-consistency-check",
+            ),
+            ("Payload image is well signed", "image-signed-check"),
+            ("Image signature check", "image-signed-check"),
+            ("Stage testing", "stage-testing"),
+            (
+                "Approve MR and change advisory status",
+                "change-advisory-status",
+            ),
+            ("Add QE approval for shipment MR", "change-advisory-status"),
+            ("Bug to be verified", "update-bug-list"),
+        ] {
+            assert_eq!(
+                c.resolve(label).map(|e| e.name.as_str()),
+                Some(task),
+                "{label}"
+            );
+        }
+        // The shared label means the task the command is known to run.
+        assert_eq!(
+            c.resolve_in_context("Check CVE tracker bugs", Some("check-greenwave-cvp-tests"))
+                .unwrap()
+                .name,
+            "check-greenwave-cvp-tests"
+        );
+        assert_eq!(
+            c.resolve_in_context("Check CVE tracker bugs", Some("drop-bugs"))
+                .unwrap()
+                .name,
+            "check-cve-tracker-bug"
+        );
+    }
+
+    #[test]
     fn loads_a_team_catalog_and_rejects_bad_ones() {
         let dir = tempfile::tempdir().unwrap();
         let good = dir.path().join("good.txt");
@@ -155,11 +299,31 @@ mod tests {
         let c = Catalog::from_file(&good).unwrap();
         assert_eq!(c.names(), ["run-smoke-tests", "sign-off"]);
 
+        let aliased = dir.path().join("aliased.txt");
+        std::fs::write(&aliased, "Sign Off | Final sign-off | QE approval\nShip\n").unwrap();
+        let c = Catalog::from_file(&aliased).unwrap();
+        assert_eq!(c.resolve("qe APPROVAL").unwrap().name, "sign-off");
+        assert_eq!(c.resolve("final_sign_off").unwrap().name, "sign-off");
+        assert!(c.resolve("Sign").is_none());
+
+        for (body, wanted) in [
+            ("Sign Off | \n", "line 1: empty task name or alias"),
+            (
+                "Sign Off | Ship\nShip\n",
+                "alias 'ship' is also a task name",
+            ),
+        ] {
+            let bad = dir.path().join("bad.txt");
+            std::fs::write(&bad, body).unwrap();
+            let err = Catalog::from_file(&bad).unwrap_err().to_string();
+            assert!(err.contains("bad.txt") && err.contains(wanted), "{err}");
+        }
+
         let dup = dir.path().join("dup.txt");
         std::fs::write(&dup, "Sign Off\nsign-off\n").unwrap();
         let err = Catalog::from_file(&dup).unwrap_err().to_string();
         assert!(
-            err.contains("dup.txt") && err.contains("duplicate"),
+            err.contains("dup.txt") && err.contains("duplicate task name"),
             "{err}"
         );
 

@@ -198,7 +198,18 @@ impl Scanner {
     /// the `--task` fallback, then every task still in progress gets its
     /// output up to EOF (its result at the `In Progress` line was only that
     /// line).
-    pub fn finish(mut self, events: &mut Vec<Event>) {
+    pub fn finish(self, events: &mut Vec<Event>) {
+        self.end(None, events);
+    }
+
+    /// [`Scanner::finish`] for the output of a command that exited
+    /// (`succeeded`: with code 0): if the `--task` task had no status line,
+    /// the exit code decides it, Pass or Fail, not the output.
+    pub fn finish_after_exit(self, succeeded: bool, events: &mut Vec<Event>) {
+        self.end(Some(succeeded), events);
+    }
+
+    fn end(mut self, exit_succeeded: Option<bool>, events: &mut Vec<Event>) {
         if self.mid_line {
             self.end_line(events);
         }
@@ -210,7 +221,13 @@ impl Scanner {
             let window = self.windows.remove(
                 index.expect("the --task window stays open until its task has a status line"),
             );
-            let status = if fallback.error.seen {
+            let status = if let Some(succeeded) = exit_succeeded {
+                if succeeded {
+                    Status::Pass
+                } else {
+                    Status::Fail
+                }
+            } else if fallback.error.seen {
                 Status::Fail
             } else if fallback.any_output {
                 Status::InProgress
@@ -279,7 +296,11 @@ impl Scanner {
             });
             return;
         };
-        let Some(entry) = self.catalog.resolve(parsed.display_name) else {
+        let context = self.task_key.as_deref();
+        let Some(entry) = self
+            .catalog
+            .resolve_in_context(parsed.display_name, context)
+        else {
             events.push(Event::UnknownTask {
                 display_name: parsed.display_name.to_owned(),
             });
