@@ -173,6 +173,12 @@ fn pump(
                 ending.signal = Some(signal);
                 match child {
                     // The child decides when it is done; its output still counts.
+                    // SAFETY: kill(2) takes plain integers and touches no
+                    // memory of ours, so it cannot break Rust's guarantees.
+                    // `pid` is our child; it is reaped only by the waiter
+                    // thread, whose Exited message ends this loop, so only in
+                    // the instant between that reap and its message could
+                    // the pid name a reused process.
                     Some(pid) => unsafe {
                         libc::kill(pid as libc::pid_t, signal);
                     },
