@@ -50,6 +50,18 @@ pub struct Bounded<'a> {
 
 /// Cuts `text` to at most `limit` bytes (see the module docs).
 pub fn bound(text: &str, limit: usize) -> Bounded<'_> {
+    cut(text, limit, true)
+}
+
+/// Cuts unmasked `text` to whole lines around an omission line, so that
+/// masking a huge text costs what masking `limit` bytes costs: no line is
+/// cut inside (part of a line could be a token without the prefix that
+/// marks it), and a key block cut in half is recognised from either half.
+pub fn precut(text: &str, limit: usize) -> Cow<'_, str> {
+    cut(text, limit, false).text
+}
+
+fn cut(text: &str, limit: usize, inside_lines: bool) -> Bounded<'_> {
     if text.len() <= limit {
         return Bounded {
             text: Cow::Borrowed(text),
@@ -57,8 +69,8 @@ pub fn bound(text: &str, limit: usize) -> Bounded<'_> {
         };
     }
     let (head_cap, tail_cap) = head_and_tail(limit);
-    let head_end = head_end(text, head_cap);
-    let tail_start = tail_start(text, text.len() - tail_cap).max(head_end);
+    let head_end = head_end(text, head_cap, inside_lines);
+    let tail_start = tail_start(text, text.len() - tail_cap, inside_lines).max(head_end);
     let omitted = represented_len(&text[head_end..tail_start]);
     let (head, tail) = (&text[..head_end], &text[tail_start..]);
     let mut out = String::with_capacity(head.len() + MARKER_ROOM + tail.len());
@@ -79,10 +91,13 @@ pub fn bound(text: &str, limit: usize) -> Bounded<'_> {
 
 /// Where the kept head ends: after the last line that fits in `cap`, else
 /// inside the first line (which is longer than `cap`).
-fn head_end(text: &str, cap: usize) -> usize {
+fn head_end(text: &str, cap: usize, inside_lines: bool) -> usize {
     let window = &text.as_bytes()[..cap];
     if let Some(i) = memchr::memrchr(b'\n', window) {
         return i + 1;
+    }
+    if !inside_lines {
+        return 0;
     }
     let at = memchr::memrchr(b' ', window).map_or(cap, |i| i + 1);
     floor_char_boundary(text, at)
@@ -90,15 +105,18 @@ fn head_end(text: &str, cap: usize) -> usize {
 
 /// Where the kept tail starts: at the first line that starts at or after
 /// `from`, else inside the last line.
-fn tail_start(text: &str, from: usize) -> usize {
+fn tail_start(text: &str, from: usize, inside_lines: bool) -> usize {
     let rest = &text.as_bytes()[from..];
     if from == 0 || text.as_bytes()[from - 1] == b'\n' {
         return from;
     }
     if let Some(i) = memchr::memchr(b'\n', rest)
-        && from + i + 1 < text.len()
+        && (from + i + 1 < text.len() || !inside_lines)
     {
         return from + i + 1;
+    }
+    if !inside_lines {
+        return text.len();
     }
     let at = memchr::memchr(b' ', rest).map_or(from, |i| from + i + 1);
     ceil_char_boundary(text, at)

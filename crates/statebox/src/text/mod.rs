@@ -25,6 +25,10 @@ pub use mask::*;
 /// trailer repeats what it stored.
 pub const STORED_LIMIT: usize = 64 * 1024;
 
+/// Above this, a text is cut to whole lines before it is masked; the
+/// final bound then cuts well inside what was masked.
+const PRECUT_LIMIT: usize = 4 * STORED_LIMIT;
+
 /// A string as it may be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
@@ -36,7 +40,9 @@ pub struct Stored {
 /// Runs the pipeline on `text`.
 pub fn stored(text: &str) -> Stored {
     let cleaned = clean(text.as_bytes());
-    let masked = mask(&cleaned);
+    // Most of a huge text is cut away anyway: mask only what can be kept.
+    let kept = bound::precut(&cleaned, PRECUT_LIMIT);
+    let masked = mask(&kept);
     let bounded = bound(&masked, STORED_LIMIT);
     Stored {
         text: bounded.text.into_owned(),
@@ -57,6 +63,36 @@ mod tests {
         assert_eq!(s.text, "[GITHUB_TOKEN_REDACTED]\n");
         assert_eq!(s.omitted, 0);
         assert_eq!(stored(&s.text), s, "the pipeline is idempotent");
+    }
+
+    #[test]
+    fn a_huge_text_is_cut_before_masking_without_losing_count_or_secrets() {
+        let (head, tail) = head_and_tail(PRECUT_LIMIT);
+        let line = "log line of output\n";
+        let pem = format!(
+            "  -----BEGIN RSA {k}-----\n{}  -----END RSA {k}-----\n",
+            "  MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n".repeat(40),
+            k = "PRIVATE KEY"
+        );
+        let text = [
+            line.repeat((head - pem.len() / 2) / line.len()),
+            pem.clone(),
+            line.repeat(STORED_LIMIT * 16 / line.len()),
+            pem,
+            line.repeat((tail - 2000) / line.len()),
+        ]
+        .concat();
+        let s = stored(&text);
+        assert!(!s.text.contains("MIIEowIBAAKCAQEA"));
+        let markers: Vec<u64> = s.text.lines().filter_map(omitted_by_marker).collect();
+        assert_eq!(markers, [s.omitted]);
+        assert!(s.text.len() <= STORED_LIMIT);
+        // Without secrets masking changes no length: the count is exact in
+        // input bytes (with them, in bytes of the masked text).
+        let plain = line.repeat(PRECUT_LIMIT * 4 / line.len());
+        let s = stored(&plain);
+        let kept = s.text.len() - omission_marker(s.omitted).len() - 1;
+        assert_eq!(kept as u64 + s.omitted, plain.len() as u64);
     }
 
     #[test]
