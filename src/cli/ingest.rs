@@ -1,20 +1,15 @@
 //! `statebox ingest` (a pipe) and `statebox run` (a wrapper): command output
-//! drives task state as it arrives.
-//!
-//! Readers run on their own threads and hand chunks to one loop that owns
-//! the scanner and the recorder, so scanning, coalescing and writing need no
-//! locks, and a signal is just one more message: the loop finishes the scan
-//! and writes the final state before the process exits.
+//! drives task state as it arrives. The runtime is the library's
+//! (`statebox::ingest::live`); this module parses the arguments, catches
+//! the signals and turns the ending into an exit code.
 
 use super::{CliError, Context, ReleaseArg, exit};
 use clap::Args;
 use signal_hook::consts::{SIGINT, SIGTERM};
-use statebox::ingest::{Event, RecordError, Recorder, ScanOptions, Scanner};
-use statebox::model::Status;
-use std::io::{Read, Write};
-use std::process::{Command, ExitCode, ExitStatus, Stdio};
-use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
-use std::time::Instant;
+use statebox::ingest::RecordError;
+use statebox::ingest::live::{LiveError, LiveOptions, Session, SignalSender, Target};
+use std::io::Write;
+use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
@@ -47,67 +42,14 @@ pub struct RunArgs {
     command: Vec<String>,
 }
 
-enum Msg {
-    Chunk(Vec<u8>),
-    /// One input stream ended.
-    Eof,
-    Signal(i32),
-    Exited(ExitStatus),
-}
-
-/// Chunks in flight; a full queue makes readers wait (and the pipe with
-/// them) instead of buffering without bound while a commit is written.
-const QUEUE: usize = 64;
-const CHUNK: usize = 64 * 1024;
-
-/// Copies `input` to `echo` (if any) and to the loop, in chunks that end at
-/// a line break where possible, so lines from stdout and stderr of one
-/// child do not interleave mid-line.
-fn read_into(mut input: impl Read, mut echo: Option<Box<dyn Write + Send>>, tx: SyncSender<Msg>) {
-    let mut buffer = vec![0u8; CHUNK];
-    let mut carry: Vec<u8> = Vec::new();
-    loop {
-        let n = match input.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                tracing::warn!("reading input: {e}");
-                break;
-            }
-        };
-        let bytes = &buffer[..n];
-        if let Some(out) = echo.as_mut()
-            && out.write_all(bytes).and_then(|_| out.flush()).is_err()
-        {
-            echo = None; // the reader of our output went away; keep recording
-        }
-        carry.extend_from_slice(bytes);
-        let cut = match memchr::memrchr(b'\n', &carry) {
-            Some(i) => i + 1,
-            None if carry.len() >= CHUNK => carry.len(),
-            None => continue,
-        };
-        let rest = carry.split_off(cut);
-        if tx
-            .send(Msg::Chunk(std::mem::replace(&mut carry, rest)))
-            .is_err()
-        {
-            return;
-        }
-    }
-    if !carry.is_empty() {
-        let _ = tx.send(Msg::Chunk(carry));
-    }
-    let _ = tx.send(Msg::Eof);
-}
-
-fn watch_signals(tx: SyncSender<Msg>) -> Result<(), CliError> {
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+/// Catches SIGINT and SIGTERM for the session: the library registers no
+/// signal handlers of its own.
+fn watch_signals(signals: SignalSender) -> Result<(), CliError> {
+    let mut caught = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
         .map_err(|e| CliError::new(exit::ENVIRONMENT, format!("cannot watch signals: {e}")))?;
     std::thread::spawn(move || {
-        for signal in signals.forever() {
-            if tx.send(Msg::Signal(signal)).is_err() {
+        for signal in caught.forever() {
+            if !signals.deliver(signal) {
                 return;
             }
         }
@@ -115,122 +57,25 @@ fn watch_signals(tx: SyncSender<Msg>) -> Result<(), CliError> {
     Ok(())
 }
 
-/// How the input ended, for the exit code and the last transitions.
-struct Ending {
-    signal: Option<i32>,
-    child: Option<ExitStatus>,
+/// Sends `signal` to the child `pid` that `run` started.
+fn forward_signal(pid: u32, signal: i32) {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours,
+    // so it cannot break Rust's guarantees. `pid` is the session's child;
+    // the session reaps it only on its waiter thread, whose message ends
+    // the loop that calls this, so only in the instant between that reap
+    // and its message could the pid name a reused process.
+    unsafe {
+        libc::kill(pid as libc::pid_t, signal);
+    }
 }
 
-fn record_error(e: RecordError) -> CliError {
+fn live_error(e: LiveError) -> CliError {
     match e {
-        RecordError::UnknownTask { .. } => CliError::new(exit::INVALID_INPUT, e.to_string()),
-        RecordError::Write(e) => e.into(),
-    }
-}
-
-/// The loop: feeds chunks to the scanner, writes bursts when due, and on the
-/// end of input (or a signal) writes everything that is left.
-fn pump(
-    ctx: &Context,
-    release: statebox::release::Release,
-    task: Option<String>,
-    strict: bool,
-    rx: mpsc::Receiver<Msg>,
-    mut sources: usize,
-    child: Option<u32>,
-) -> Result<Ending, CliError> {
-    let mut scanner = Scanner::new(ScanOptions {
-        task,
-        catalog: ctx.catalog.clone(),
-        ..ScanOptions::default()
-    });
-    let mut recorder = Recorder::new(ctx.store.as_ref(), release, &ctx.catalog, strict);
-    let mut ending = Ending {
-        signal: None,
-        child: None,
-    };
-    let mut events = Vec::new();
-    let mut failure = None;
-    while sources > 0 {
-        let message = match recorder.deadline() {
-            Some(due) => rx.recv_timeout(due.saturating_duration_since(Instant::now())),
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-        };
-        match message {
-            Ok(Msg::Chunk(bytes)) => {
-                scanner.feed(&bytes, &mut events);
-                if let Err(e) = recorder.push(events.drain(..)) {
-                    failure = Some(record_error(e));
-                    break;
-                }
-            }
-            Ok(Msg::Eof) => sources -= 1,
-            Ok(Msg::Exited(status)) => {
-                ending.child = Some(status);
-                sources -= 1;
-            }
-            Ok(Msg::Signal(signal)) => {
-                ending.signal = Some(signal);
-                match child {
-                    // The child decides when it is done; its output still counts.
-                    // SAFETY: kill(2) takes plain integers and touches no
-                    // memory of ours, so it cannot break Rust's guarantees.
-                    // `pid` is our child; it is reaped only by the waiter
-                    // thread, whose Exited message ends this loop, so only in
-                    // the instant between that reap and its message could
-                    // the pid name a reused process.
-                    Some(pid) => unsafe {
-                        libc::kill(pid as libc::pid_t, signal);
-                    },
-                    None => break,
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+        LiveError::Record(RecordError::UnknownTask { .. }) => {
+            CliError::new(exit::INVALID_INPUT, e.to_string())
         }
-        if recorder.deadline().is_some_and(|due| due <= Instant::now())
-            && let Err(e) = recorder.flush()
-        {
-            failure = Some(e.into());
-            break;
-        }
-    }
-    if let Some(failure) = failure {
-        // Whatever was scanned before the failure is still written if it can be.
-        let _ = recorder.flush();
-        return Err(failure);
-    }
-    match ending.child {
-        Some(status) => scanner.finish_after_exit(status.success(), &mut events),
-        None => scanner.finish(&mut events),
-    }
-    if let Some(status) = ending.child.filter(|s| !s.success()) {
-        mark_failed(&mut events, status);
-    }
-    recorder.push(events.drain(..)).map_err(record_error)?;
-    recorder.flush()?;
-    tracing::info!("{} commit(s) written", recorder.commits);
-    Ok(ending)
-}
-
-/// A child that failed before reporting a final status fails the tasks it
-/// left open, with the reason at the end of their result.
-fn mark_failed(events: &mut [Event], status: ExitStatus) {
-    use std::os::unix::process::ExitStatusExt;
-    let reason = match (status.code(), status.signal()) {
-        (Some(code), _) => format!("[statebox: command exited with code {code}]"),
-        (None, Some(signal)) => format!("[statebox: command killed by signal {signal}]"),
-        _ => "[statebox: command failed]".to_owned(),
-    };
-    for event in events {
-        if let Event::Transition(t) = event {
-            t.status = Status::Fail;
-            t.result = if t.result.is_empty() {
-                reason.clone()
-            } else {
-                format!("{}\n{reason}", t.result)
-            };
-        }
+        LiveError::Record(RecordError::Write(e)) | LiveError::Write(e) => e.into(),
+        LiveError::Spawn { .. } => CliError::new(exit::CANNOT_RUN, e.to_string()),
     }
 }
 
@@ -243,14 +88,29 @@ fn check_task(ctx: &Context, task: &Option<String>) -> Result<(), CliError> {
     }
 }
 
+fn session<'a>(
+    ctx: &'a Context,
+    release: &ReleaseArg,
+    task: Option<String>,
+    strict: bool,
+) -> Result<Session<'a>, CliError> {
+    let release = release.parse()?;
+    check_task(ctx, &task)?;
+    let target = Target {
+        store: ctx.store.as_ref(),
+        release,
+        catalog: &ctx.catalog,
+    };
+    let session = Session::new(target, LiveOptions { task, strict });
+    watch_signals(session.signals())?;
+    Ok(session)
+}
+
 pub fn ingest(ctx: &Context, args: IngestArgs) -> Result<ExitCode, CliError> {
-    let release = args.release.parse()?;
-    check_task(ctx, &args.task)?;
-    let (tx, rx) = mpsc::sync_channel(QUEUE);
-    watch_signals(tx.clone())?;
+    let session = session(ctx, &args.release, args.task, args.strict)?;
     let echo: Option<Box<dyn Write + Send>> = args.tee.then(|| Box::new(std::io::stdout()) as _);
-    std::thread::spawn(move || read_into(std::io::stdin(), echo, tx));
-    let ending = pump(ctx, release, args.task, args.strict, rx, 1, None)?;
+    let ending = session.ingest(std::io::stdin(), echo).map_err(live_error)?;
+    tracing::info!("{} commit(s) written", ending.commits);
     Ok(match ending.signal {
         Some(signal) => ExitCode::from(128 + signal as u8),
         None => ExitCode::SUCCESS,
@@ -259,33 +119,12 @@ pub fn ingest(ctx: &Context, args: IngestArgs) -> Result<ExitCode, CliError> {
 
 pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, CliError> {
     use std::os::unix::process::ExitStatusExt;
-    let release = args.release.parse()?;
-    check_task(ctx, &args.task)?;
-    let (program, rest) = args.command.split_first().expect("clap requires a command");
-    let mut child = Command::new(program)
-        .args(rest)
-        .stdin(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| CliError::new(exit::CANNOT_RUN, format!("cannot run {program}: {e}")))?;
-    let pid = child.id();
-    let (tx, rx) = mpsc::sync_channel(QUEUE);
-    watch_signals(tx.clone())?;
-    let (out, err) = (
-        child.stdout.take().expect("piped"),
-        child.stderr.take().expect("piped"),
-    );
-    let (tx_out, tx_err) = (tx.clone(), tx.clone());
-    std::thread::spawn(move || read_into(out, Some(Box::new(std::io::stdout())), tx_out));
-    std::thread::spawn(move || read_into(err, Some(Box::new(std::io::stderr())), tx_err));
-    std::thread::spawn(move || {
-        if let Ok(status) = child.wait() {
-            let _ = tx.send(Msg::Exited(status));
-        }
-    });
-    let ending = pump(ctx, release, args.task, args.strict, rx, 3, Some(pid))?;
-    let status = ending.child.expect("the loop ends after the child exits");
+    let session = session(ctx, &args.release, args.task, args.strict)?;
+    let ending = session
+        .run(&args.command, forward_signal)
+        .map_err(live_error)?;
+    tracing::info!("{} commit(s) written", ending.commits);
+    let status = ending.child.expect("a run ends after its child exits");
     Ok(match (status.code(), status.signal()) {
         (Some(code), _) => ExitCode::from(code as u8),
         (None, Some(signal)) => ExitCode::from(128 + signal as u8),

@@ -1,10 +1,11 @@
 //! Reading command output: status lines that drive task state, and the
 //! output that becomes each task's result.
 //!
-//! This half is pure (bytes in, transitions out); applying the transitions to
-//! a release's state is the store's job. See [`scan`] for which output
-//! belongs to which task and for the memory bound.
+//! [`scan`] is pure (bytes in, transitions out; which output belongs to which
+//! task, and the memory bound), [`record`] writes the transitions, and
+//! [`live`] runs both on a pipe or a child process as output arrives.
 
+pub mod live;
 pub mod record;
 pub mod scan;
 pub mod status_line;
