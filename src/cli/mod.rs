@@ -1,6 +1,7 @@
 //! The command line: argument definitions, and the mapping from library
 //! results to output and exit codes. Each command group has its own file.
 
+mod audit;
 mod config;
 mod files;
 mod ingest;
@@ -141,6 +142,8 @@ pub enum Command {
     Status(Stored<read::StatusArgs>),
     /// A release's history on the branch
     Log(Stored<read::LogArgs>),
+    /// Find updates that later commits reverted without saying so; --repair puts them back
+    Audit(Stored<audit::AuditArgs>),
     /// Check state files against the schema
     Validate(Stored<files::ValidateArgs>),
     /// Rewrite state files in canonical form
@@ -434,6 +437,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Show(c) => read::show(&Context::open(&c.store)?, c.args),
         Command::Status(c) => read::status(&Context::open(&c.store)?, c.args),
         Command::Log(c) => read::log(&Context::open(&c.store)?, c.args),
+        Command::Audit(c) => audit::run(&c.store, c.args),
         Command::Validate(c) => files::validate(&c.store, c.args),
         Command::Fmt(args) => files::fmt(args),
         // The config store is found from the current directory's repository.

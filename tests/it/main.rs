@@ -2,6 +2,7 @@
 //! a part of the specification, run against the real binary, real git
 //! repositories and the real oracles.
 
+mod audit;
 mod bad_input;
 mod baseline;
 mod cli;

@@ -1,6 +1,7 @@
 //! statebox: the state of software releases, kept as one YAML file per
 //! release on a git branch, safe for many concurrent writers.
 
+pub mod audit;
 pub mod backend;
 pub mod catalog;
 pub mod config_store;

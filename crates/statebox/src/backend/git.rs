@@ -8,6 +8,7 @@
 use super::{Backend, BackendError, CasToken, HistoryEntry, Snapshot};
 use crate::release::{RELEASES_DIR, Release};
 use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, Signature, Tree};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 pub const DEFAULT_BRANCH: &str = "record";
@@ -100,12 +101,89 @@ impl GitBackend {
         }
     }
 
+    /// Every change to a state file on the branch's first-parent history,
+    /// oldest first: the read-only view `audit` judges commit by commit.
+    pub fn state_file_changes(&self) -> Result<Vec<FileChange>, BackendError> {
+        let Some(tip) = self.tip()? else {
+            return Ok(Vec::new());
+        };
+        let mut walk = self.repo.revwalk()?;
+        walk.push(tip)?;
+        walk.simplify_first_parent()?;
+        let commits = walk.collect::<Result<Vec<_>, _>>()?;
+        let mut changes = Vec::new();
+        // Oldest first, each commit's parent is the one before it: its
+        // listing is reused, and commits that leave `_releases` alone skipped.
+        let mut before: (Option<Oid>, BTreeMap<String, Oid>) = (None, BTreeMap::new());
+        for id in commits.into_iter().rev() {
+            let tree = self.repo.find_commit(id)?.tree()?;
+            let releases = tree.get_name(RELEASES_DIR).map(|e| e.id());
+            if releases == before.0 {
+                continue;
+            }
+            let after = (releases, self.state_blobs(&tree)?);
+            let paths: BTreeSet<&String> = before.1.keys().chain(after.1.keys()).collect();
+            for path in paths {
+                let (old, new) = (before.1.get(path).copied(), after.1.get(path).copied());
+                if old != new && Release::from_path(path).is_some() {
+                    changes.push(FileChange {
+                        commit: id,
+                        path: path.clone(),
+                        before: old,
+                        after: new,
+                    });
+                }
+            }
+            before = after;
+        }
+        Ok(changes)
+    }
+
+    /// The state files' blobs in `tree`, by path.
+    fn state_blobs(&self, tree: &Tree<'_>) -> Result<BTreeMap<String, Oid>, BackendError> {
+        let mut blobs = BTreeMap::new();
+        let Some(releases) = tree
+            .get_name(RELEASES_DIR)
+            .filter(|e| e.kind() == Some(ObjectType::Tree))
+        else {
+            return Ok(blobs);
+        };
+        for stream in self.repo.find_tree(releases.id())?.iter() {
+            let Some(dir) = (stream.kind() == Some(ObjectType::Tree))
+                .then(|| self.repo.find_tree(stream.id()))
+                .transpose()?
+                .and_then(|t| t.get_name("statebox").map(|e| e.to_owned()))
+                .filter(|e| e.kind() == Some(ObjectType::Tree))
+            else {
+                continue;
+            };
+            let stream_name = stream.name().unwrap_or_default();
+            for file in self.repo.find_tree(dir.id())?.iter() {
+                if file.kind() == Some(ObjectType::Blob) {
+                    let name = file.name().unwrap_or_default();
+                    let path = format!("{RELEASES_DIR}/{stream_name}/statebox/{name}");
+                    blobs.insert(path, file.id());
+                }
+            }
+        }
+        Ok(blobs)
+    }
+
     fn blob_at(tree: &Tree<'_>, path: &str) -> Option<Oid> {
         tree.get_path(Path::new(path))
             .ok()
             .filter(|e| e.kind() == Some(ObjectType::Blob))
             .map(|e| e.id())
     }
+}
+
+/// One first-parent commit's change to one state file (`None`: absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    pub commit: Oid,
+    pub path: String,
+    pub before: Option<Oid>,
+    pub after: Option<Oid>,
 }
 
 /// Moves `refname` to `new` if it is still at `expected` (`None`: if it

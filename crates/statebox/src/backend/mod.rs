@@ -8,7 +8,7 @@ pub(crate) mod git;
 pub mod github;
 
 pub use dir::DirBackend;
-pub use git::{DEFAULT_BRANCH, GitBackend, init_without_ca_bundle};
+pub use git::{DEFAULT_BRANCH, FileChange, GitBackend, init_without_ca_bundle};
 pub use github::GitHubBackend;
 
 /// What a backend knows of a file's version, for compare-and-swap: a commit

@@ -5,8 +5,10 @@
 
 mod key_order;
 mod ops;
+mod part;
 
-pub use ops::{Applied, Op, OpError, merge_metadata};
+pub use ops::{Applied, Op, OpError, Restoration, merge_metadata};
+pub use part::Part;
 
 use crate::yaml::{Mapping, Value};
 use key_order::{Fields, Layout};

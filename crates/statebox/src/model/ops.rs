@@ -4,7 +4,7 @@
 //! ("set task X to Pass"), never a precomputed file.
 
 use super::{
-    ISSUE_TEXT_MAX, Issue, MERGED_METADATA_KEYS, State, Status, Task, normalize_issue_text,
+    ISSUE_TEXT_MAX, Issue, MERGED_METADATA_KEYS, Part, State, Status, Task, normalize_issue_text,
 };
 use crate::catalog::Catalog;
 use crate::release::Release;
@@ -47,6 +47,42 @@ pub enum Op {
     /// Several operations in one commit: ingest coalesces a burst of status
     /// transitions this way.
     Batch { ops: Vec<Op> },
+    /// Put back parts that later commits reverted without saying so
+    /// (`statebox audit --repair`); `repairs` names those commits.
+    Restore {
+        repairs: Vec<String>,
+        parts: Vec<Restoration>,
+    },
+}
+
+/// One part to put back: set to `value` (`None`: removed) only while it
+/// still holds what the audit `found`, so a change made since is kept.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Restoration {
+    pub part: Part,
+    /// `found` and `value`, each key present only when the part is.
+    #[serde(with = "mapping_as_yaml")]
+    values: Mapping,
+}
+
+impl Restoration {
+    pub fn new(part: Part, found: Option<Value>, value: Option<Value>) -> Self {
+        let mut values = Mapping::new();
+        for (key, v) in [("found", found), ("value", value)] {
+            if let Some(v) = v {
+                values.insert(key, v);
+            }
+        }
+        Restoration { part, values }
+    }
+
+    pub fn found(&self) -> Option<&Value> {
+        self.values.get("found")
+    }
+
+    pub fn value(&self) -> Option<&Value> {
+        self.values.get("value")
+    }
 }
 
 /// YAML values have no serde impls of their own; their YAML text keeps
@@ -107,6 +143,8 @@ pub enum OpError {
     EmptyMetadata,
     #[error("nothing to apply")]
     EmptyBatch,
+    #[error("cannot restore {0}")]
+    BadRestoration(String),
 }
 
 impl OpError {
@@ -289,6 +327,22 @@ impl Op {
                         messages.join("\n")
                     ),
                 }
+            }
+            Op::Restore { repairs, parts } => {
+                let mut restored = 0;
+                for r in parts {
+                    if state.part(&r.part).as_ref() == r.found() {
+                        state
+                            .set_part(&r.part, r.value().cloned())
+                            .map_err(|e| OpError::BadRestoration(format!("{}: {e}", r.part)))?;
+                        restored += 1;
+                    }
+                }
+                let lines: Vec<String> = repairs
+                    .iter()
+                    .map(|c| format!("Statebox-Repairs: {c}"))
+                    .collect();
+                format!("Repair {restored} lost update(s)\n\n{}", lines.join("\n"))
             }
         })
     }
