@@ -692,13 +692,11 @@ fn bad_audit_arguments_are_refused_by_name() {
     let err = fails(repo, &["audit", "-r", "../etc"], 4);
     assert!(err.contains("../etc"), "{err}");
     let folder = tempfile::tempdir().unwrap();
-    let out = Command::new(crate::support::statebox_bin())
-        .args(["--dir", folder.path().to_str().unwrap(), "audit"])
-        .env_remove("STATEBOX_REPO")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(
+        repo,
+        &["audit", "--dir", folder.path().to_str().unwrap()],
+        4,
+    );
     assert!(err.contains("cannot run on --dir or --github"), "{err}");
     assert_eq!(tip(repo), before, "nothing written");
 }

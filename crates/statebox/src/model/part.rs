@@ -264,7 +264,6 @@ issues:
     fn setting_every_part_of_one_state_onto_another_gives_that_state() {
         let target = state();
         let mut state = State::new(&"4.19.1".parse().unwrap(), "2026-06-25T13:00:13Z");
-        state.metadata.remove("advisory_ids");
         for (part, value) in target.parts() {
             state.set_part(&part, Some(value)).unwrap();
         }
@@ -317,5 +316,41 @@ issues:
             "{err}"
         );
         assert_eq!(state.tasks.len(), 1, "nothing changed");
+    }
+
+    #[test]
+    fn a_restore_puts_a_part_back_only_while_it_holds_what_was_found() {
+        use crate::catalog::Catalog;
+        use crate::model::{Op, Restoration};
+        let part = Part::Metadata {
+            key: "jira_ticket".into(),
+        };
+        let restore = |found: &str| Op::Restore {
+            repairs: vec!["c0ffee".into()],
+            parts: vec![Restoration::new(
+                part.clone(),
+                Some(Value::Str(found.into())),
+                Some(Value::Str("ART-9".into())),
+            )],
+        };
+        let apply = |op: Op| {
+            op.apply(
+                Some(state()),
+                &"4.19.1".parse().unwrap(),
+                &Catalog::default(),
+                chrono::Utc::now(),
+            )
+            .unwrap()
+        };
+        let changed_since = apply(restore("ART-0"));
+        assert!(!changed_since.changed, "a part changed since is kept");
+        let repaired = apply(restore("ART-1"));
+        assert!(repaired.changed);
+        assert_eq!(repaired.state.part(&part), Some(Value::Str("ART-9".into())));
+        assert!(
+            repaired.message.contains("\n\nStatebox-Repairs: c0ffee"),
+            "{}",
+            repaired.message
+        );
     }
 }
