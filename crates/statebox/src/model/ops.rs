@@ -219,6 +219,9 @@ impl Op {
             Op::Batch { ops } => Op::Batch {
                 ops: ops.iter().map(Op::stored).collect(),
             },
+            // Values read back from the branch, put back exactly as they
+            // were: `found` must match the file, so nothing may rewrite it.
+            Op::Restore { .. } => self.clone(),
         }
     }
 
