@@ -325,7 +325,8 @@ fn the_bundled_sample_shows_through_the_directory_store() {
         [
             ("4.18.12", "Green"),
             ("4.19.40", "Red"),
-            ("4.20.7", "Green")
+            ("4.20.7", "Green"),
+            ("4.21.0-rc.1", "Green")
         ]
     );
 }
@@ -577,4 +578,129 @@ fn commit_messages_never_carry_an_unmasked_or_unbounded_result() {
     );
     let file = show(r, &format!("record:{PATH}"));
     assert!(!file.contains(&token));
+}
+
+/// Pre-releases (7 of the 150 files on the original's branch) are releases
+/// like any other: filed under major.minor, listed in semver order, merged
+/// by the driver.
+#[test]
+fn pre_releases_are_written_listed_in_semver_order_and_merged() {
+    let repo = new_repo();
+    let r = repo.path();
+    for release in [
+        "4.21.0",
+        "4.21.0-rc.1",
+        "4.21.0-ec.3",
+        "5.0.0-ec.3",
+        "4.21.0-rc.10",
+    ] {
+        ok(r, &["init", "-r", release]);
+    }
+    ok(
+        r,
+        &[
+            "task",
+            "set",
+            "-r",
+            "4.21.0-rc.1",
+            "stage-testing",
+            "--status",
+            "Fail",
+        ],
+    );
+    show(r, "record:_releases/4.21/statebox/4.21.0-rc.1.yaml");
+    show(r, "record:_releases/5.0/statebox/5.0.0-ec.3.yaml");
+    let rows = json(&ok(r, &["status", "--json"]));
+    let listed: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["release"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "4.21.0-ec.3",
+            "4.21.0-rc.1",
+            "4.21.0-rc.10",
+            "4.21.0",
+            "5.0.0-ec.3"
+        ]
+    );
+    let shown = json(&ok(r, &["show", "-r", "4.21.0-rc.1", "--json"]));
+    assert_eq!(shown["tasks"][0]["status"], "Fail");
+
+    // The merge driver treats the pre-release file as a state file: each
+    // side's task survives, where a text merge would conflict.
+    let base = show(r, "record:_releases/4.21/statebox/4.21.0-ec.3.yaml");
+    ok(
+        r,
+        &[
+            "task",
+            "set",
+            "-r",
+            "4.21.0-ec.3",
+            "drop-bugs",
+            "--status",
+            "Pass",
+        ],
+    );
+    let ours = show(r, "record:_releases/4.21/statebox/4.21.0-ec.3.yaml");
+    git(r, &["update-ref", "refs/heads/record", "record~1"]);
+    ok(
+        r,
+        &[
+            "task",
+            "set",
+            "-r",
+            "4.21.0-ec.3",
+            "stage-testing",
+            "--status",
+            "Pass",
+        ],
+    );
+    let theirs = show(r, "record:_releases/4.21/statebox/4.21.0-ec.3.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [("O", &base), ("A", &ours), ("B", &theirs)] {
+        std::fs::write(dir.path().join(name), format!("{text}\n")).unwrap();
+    }
+    let out = std::process::Command::new(statebox_bin())
+        .args([
+            "merge-driver",
+            "O",
+            "A",
+            "B",
+            "_releases/4.21/statebox/4.21.0-ec.3.yaml",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged = std::fs::read_to_string(dir.path().join("A")).unwrap();
+    assert!(
+        merged.contains("name: drop-bugs") && merged.contains("name: stage-testing"),
+        "{merged}"
+    );
+}
+
+#[test]
+fn a_release_that_could_leave_releases_is_refused_and_nothing_is_written() {
+    let repo = new_repo();
+    let r = repo.path();
+    for bad in [
+        "4.21.0-rc/../../x",
+        "4.21.0-../../x",
+        "4.21.0+a/b",
+        "4.21",
+        "4.21.0-rc_1",
+    ] {
+        let err = fails(r, &["init", "-r", bad], 4);
+        assert!(err.contains(&format!("invalid release '{bad}'")), "{err}");
+    }
+    assert_eq!(tip(r, "record"), None);
 }
