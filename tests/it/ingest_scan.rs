@@ -345,7 +345,8 @@ fn unknown_status_word_is_reported_and_changes_nothing() {
     // (without a line break, at EOF) still closes it.
     let fail = t.iter().find(|t| t.status == Status::Fail).unwrap();
     assert_eq!(fail.task, "stage-testing");
-    assert_eq!(fail.timestamp.as_deref(), Some("2026-06-25T13:23:00"));
+    // Its timestamp has no zone: not taken, as the original ignores it.
+    assert_eq!(fail.timestamp, None);
     assert!(fail.result.contains("[Skipped]\n"));
     assert!(stored(fail).contains("[PRIVATE_KEY_REDACTED]"));
     assert!(!stored(fail).contains("b3BlbnNzaC1rZXktdjEAAAAABG5vbmU"));

@@ -384,26 +384,29 @@ fn stored_value(value: &Value) -> Value {
     }
 }
 
+/// The original's timestamp rule: a time found in the output is kept as
+/// written there; otherwise the write's own time.
 fn set_task(task: &mut Task, status: Status, text: Option<&str>, now: DateTime<Utc>) {
+    let now = || timestamp::format(now);
     let moved = task.status != status;
     match status {
         Status::InProgress => {
             if let Some(at) = text.and_then(timestamp::first_in) {
-                task.started_at = Some(timestamp::format(at));
+                task.started_at = Some(at.to_owned());
             } else if moved || task.started_at.is_none() {
-                task.started_at = Some(timestamp::format(now));
+                task.started_at = Some(now());
             }
             task.completed_at = None;
         }
         Status::Pass | Status::Fail => {
             if let Some(at) = text.and_then(timestamp::last_in) {
-                task.completed_at = Some(timestamp::format(at));
+                task.completed_at = Some(at.to_owned());
             } else if moved || task.completed_at.is_none() {
-                task.completed_at = Some(timestamp::format(now));
+                task.completed_at = Some(now());
             }
             if task.started_at.is_none() {
-                let at = text.and_then(timestamp::first_in).unwrap_or(now);
-                task.started_at = Some(timestamp::format(at));
+                let found = text.and_then(timestamp::first_in);
+                task.started_at = Some(found.map_or_else(now, str::to_owned));
             }
         }
         Status::NotStarted => {

@@ -61,6 +61,45 @@ fn timestamps_come_from_the_result_text() {
 }
 
 #[test]
+fn timestamps_from_output_are_kept_as_written_and_need_a_zone() {
+    let out = "2025-11-27T21:54:22.123456-05:00: INFO: start\n\
+               2025-11-27T21:56:00.5+00:00: INFO: done";
+    let s = apply(None, set("take-ownership", Status::Pass, Some(out)), T1)
+        .unwrap()
+        .state;
+    let t = s.task("take-ownership").unwrap();
+    assert_eq!(
+        t.started_at.as_deref(),
+        Some("2025-11-27T21:54:22.123456-05:00")
+    );
+    assert_eq!(
+        t.completed_at.as_deref(),
+        Some("2025-11-27T21:56:00.5+00:00")
+    );
+    // A zone-less time could be any zone: the original ignores it, and so
+    // the write's own time is used, in the original's form.
+    let zoneless = "2025-11-27T21:54:22 start\n2025-11-27T21:56:00 end";
+    let s = apply(None, set("drop-bugs", Status::Pass, Some(zoneless)), T1)
+        .unwrap()
+        .state;
+    let t = s.task("drop-bugs").unwrap();
+    assert_eq!(
+        (t.started_at.as_deref(), t.completed_at.as_deref()),
+        (Some(T1), Some(T1))
+    );
+    let s = apply(
+        None,
+        set("drop-bugs", Status::InProgress, Some(zoneless)),
+        "2026-06-25T14:00:00.987+02:00",
+    );
+    let t = s.unwrap().state;
+    assert_eq!(
+        t.task("drop-bugs").unwrap().started_at.as_deref(),
+        Some("2026-06-25T12:00:00Z")
+    );
+}
+
+#[test]
 fn going_in_progress_clears_completion_and_final_fills_start() {
     let s = apply(None, set("stage-testing", Status::Fail, None), T0)
         .unwrap()
