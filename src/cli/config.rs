@@ -79,7 +79,11 @@ enum ConfigCommand {
 
 impl From<ConfigStoreError> for CliError {
     fn from(e: ConfigStoreError) -> Self {
-        CliError::new(exit::CONFIG_STORE, e.to_string())
+        let code = match e {
+            ConfigStoreError::KeyNotFound(_) => exit::NOT_FOUND,
+            _ => exit::CONFIG_STORE,
+        };
+        CliError::new(code, e.to_string())
     }
 }
 

@@ -1,8 +1,8 @@
 //! `statebox issue add|resolve|list`.
 
-use super::{CliError, Context, ReleaseArg, print_json, report};
+use super::{CliError, Context, ReleaseArg, exit, print_json, report};
 use clap::{Args, Subcommand};
-use statebox::model::{Issue, Op};
+use statebox::model::{Issue, Op, OpError};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +27,9 @@ pub struct AddArgs {
     /// A task the issue relates to (repeatable); none means the whole release
     #[arg(long = "task", value_name = "TASK")]
     tasks: Vec<String>,
+    /// Accept --task names that are not in the catalog (real files carry such names)
+    #[arg(long)]
+    allow_unknown_task: bool,
 }
 
 #[derive(Debug, Args)]
@@ -56,6 +59,17 @@ pub fn run(ctx: &Context, command: IssueCommand) -> Result<ExitCode, CliError> {
     match command {
         IssueCommand::Add(args) => {
             let release = args.release.parse()?;
+            if !args.allow_unknown_task {
+                // A typo would otherwise file a blocker against no real task.
+                if let Some(unknown) = args.tasks.iter().find(|t| ctx.catalog.resolve(t).is_none())
+                {
+                    let err = OpError::unknown_task(&ctx.catalog, unknown);
+                    return Err(CliError::new(
+                        exit::INVALID_INPUT,
+                        format!("{err}\n(--allow-unknown-task keeps it as given)"),
+                    ));
+                }
+            }
             let op = Op::AddIssue {
                 text: args.text,
                 blocker: args.blocker,

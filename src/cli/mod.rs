@@ -293,7 +293,11 @@ impl From<LoadError> for CliError {
 
 impl From<OpError> for CliError {
     fn from(e: OpError) -> Self {
-        CliError::new(exit::INVALID_INPUT, e.to_string())
+        let code = match e {
+            OpError::NoSuchIssue { .. } => exit::NOT_FOUND,
+            _ => exit::INVALID_INPUT,
+        };
+        CliError::new(code, e.to_string())
     }
 }
 
@@ -399,8 +403,16 @@ fn open_git(global: &Global) -> Result<GitBackend, CliError> {
     })
 }
 
-/// Prints a write's outcome: what changed, or that nothing needed to.
+/// Prints a write's outcome: what changed, or that nothing needed to. A
+/// write to a release without a state file creates it, as the original's
+/// did; stderr says so, so a mistyped release does not pass unnoticed.
 fn report(outcome: &write::Outcome) {
+    if outcome.created_without_init {
+        eprintln!(
+            "statebox: release {} had no state file; this write created it (`statebox init` sets its metadata)",
+            outcome.state.release
+        );
+    }
     match &outcome.written {
         Some(version) => {
             let id = version.0.as_deref().unwrap_or_default();

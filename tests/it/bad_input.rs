@@ -122,7 +122,7 @@ fn empty_and_too_long_issue_text() {
     let err = rejected(
         repo.path(),
         &["issue", "resolve", "-r", REL, "nothing like this"],
-        4,
+        3,
     );
     assert!(
         err.contains("no unresolved issue matches 'nothing like this'"),

@@ -704,3 +704,170 @@ fn a_release_that_could_leave_releases_is_refused_and_nothing_is_written() {
     }
     assert_eq!(tip(r, "record"), None);
 }
+
+/// Every exit code the README documents, each from a real cause. (7:
+/// `an_https_remote_that_is_down_keeps_the_local_commit`; 128+N: `ingest_cli`
+/// stops a running ingest by SIGTERM and sees 143.)
+#[test]
+fn every_documented_exit_code() {
+    let repo = new_repo();
+    let r = repo.path();
+    let code = |args: &[&str]| statebox(r, args).status.code();
+
+    ok(r, &["init", "-r", REL]);
+    assert_eq!(code(&["status"]), Some(0));
+    // 1: a check found a file to fix.
+    let messy = r.join("messy.yaml");
+    let canonical = show(r, &format!("record:{PATH}"));
+    std::fs::write(&messy, canonical.replace("tasks: []", "tasks:   []")).unwrap();
+    assert_eq!(code(&["fmt", "--check", messy.to_str().unwrap()]), Some(1));
+    // 2: usage.
+    assert_eq!(code(&["show", "-r", REL, "--no-such-flag"]), Some(2));
+    // 3: not there: a release, a task, an issue to resolve, a metadata key.
+    assert_eq!(code(&["show", "-r", "4.19.2"]), Some(3));
+    assert_eq!(code(&["task", "get", "-r", REL, "stage-testing"]), Some(3));
+    let err = fails(r, &["issue", "resolve", "-r", REL, "no such issue"], 3);
+    assert!(
+        err.contains("no unresolved issue matches 'no such issue'"),
+        "{err}"
+    );
+    assert_eq!(code(&["meta", "get", "-r", REL, "qe_owner"]), Some(3));
+    // 4: rejected input.
+    assert_eq!(
+        code(&["task", "set", "-r", REL, "drop-bugs", "--status", "Done"]),
+        Some(4)
+    );
+    // 5: an unreadable state file.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(PATH);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "schema_version: '1.0'\nrelease: [\n").unwrap();
+    let d = dir.path().to_str().unwrap();
+    assert_eq!(code(&["--dir", d, "show", "-r", REL]), Some(5));
+    // 6: the branch stays locked by another writer for the whole retry budget.
+    let lock = r.join(".git/refs/heads/record.lock");
+    std::fs::write(&lock, "").unwrap();
+    let mut held = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "while :; do touch '{}'; sleep 1; done",
+            lock.display()
+        ))
+        .spawn()
+        .unwrap();
+    let err = fails(
+        r,
+        &["task", "set", "-r", REL, "drop-bugs", "--status", "Pass"],
+        6,
+    );
+    held.kill().unwrap();
+    held.wait().unwrap();
+    std::fs::remove_file(&lock).unwrap();
+    assert!(err.contains("other writers kept changing"), "{err}");
+    // 8: the config store cannot be read; 3: it has no such key.
+    assert_eq!(
+        code(&["config", "get", "--config-store", "/nonexistent/config.age"]),
+        Some(8)
+    );
+    let store = dir.path().join("config.age");
+    let s = store.to_str().unwrap();
+    let mut encrypt = std::process::Command::new(statebox_bin())
+        .args(["config", "encrypt", "--passphrase", "--config-store", s])
+        .env("STATEBOX_AGE_PASSPHRASE", "correct horse")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut encrypt.stdin.take().unwrap(),
+        b"releases: {4.19.1: {jira_ticket: ART-1}}\n",
+    )
+    .unwrap();
+    assert!(encrypt.wait().unwrap().success());
+    let get = |key: &str| {
+        std::process::Command::new(statebox_bin())
+            .args(["config", "get", "--config-store", s, key])
+            .env("STATEBOX_AGE_PASSPHRASE", "correct horse")
+            .output()
+            .unwrap()
+    };
+    assert_eq!(get("releases.4.19.1.jira_ticket").status.code(), Some(0));
+    let missing = get("releases.4.19.1.qe_owner");
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("not found"));
+    // 10: the environment: not a git repository.
+    let plain = tempfile::tempdir().unwrap();
+    assert_eq!(
+        statebox(plain.path(), &["show", "-r", REL]).status.code(),
+        Some(10)
+    );
+}
+
+#[test]
+fn a_mistyped_issue_task_is_refused_unless_allowed() {
+    let repo = new_repo();
+    let r = repo.path();
+    ok(r, &["init", "-r", REL]);
+    let add = |extra: &[&str]| {
+        let mut args = vec![
+            "issue",
+            "add",
+            "-r",
+            REL,
+            "CDN down",
+            "--task",
+            "push-to-cdn-stagng",
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let refused = add(&[]);
+    let refused: Vec<&str> = refused.iter().map(String::as_str).collect();
+    let before = tip(r, "record");
+    let err = fails(r, &refused, 4);
+    assert!(
+        err.contains("unknown task 'push-to-cdn-stagng'")
+            && err.contains("push-to-cdn-staging")
+            && err.contains("--allow-unknown-task"),
+        "{err}"
+    );
+    assert_eq!(tip(r, "record"), before);
+    let allowed = add(&["--allow-unknown-task"]);
+    let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+    ok(r, &allowed);
+    let issues = json(&ok(r, &["issue", "list", "-r", REL, "--json"]));
+    assert_eq!(issues[0]["related_tasks"][0], "push-to-cdn-stagng");
+}
+
+/// A write to a release without a state file creates it, as the original
+/// did (scripts rely on it), and says so on stderr; `init` does not warn.
+#[test]
+fn a_write_that_creates_the_state_file_says_so() {
+    let repo = new_repo();
+    let r = repo.path();
+    let out = statebox(
+        r,
+        &["task", "set", "-r", REL, "drop-bugs", "--status", "Pass"],
+    );
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("release 4.19.1 had no state file; this write created it"),
+        "{stderr}"
+    );
+    assert!(show(r, &format!("record:{PATH}")).contains("name: drop-bugs"));
+    let again = statebox(
+        r,
+        &[
+            "task",
+            "set",
+            "-r",
+            REL,
+            "stage-testing",
+            "--status",
+            "Pass",
+        ],
+    );
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("had no state file"));
+    let init = statebox(r, &["init", "-r", "4.19.2"]);
+    assert!(init.status.success() && init.stderr.is_empty());
+}

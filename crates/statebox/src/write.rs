@@ -151,6 +151,9 @@ pub struct Outcome {
     pub written: Option<CasToken>,
     pub message: String,
     pub attempts: u32,
+    /// The release had no state file and this write, not an `Init`,
+    /// created it.
+    pub created_without_init: bool,
 }
 
 /// The write path: applies `op` to the release's current state and saves it
@@ -179,6 +182,7 @@ pub fn apply_at(
     let op = &op.stored();
     for attempt in 1..=retry.attempts {
         let snapshot = store.read(&path)?;
+        let created_without_init = snapshot.content.is_none() && !matches!(op, Op::Init { .. });
         let current = snapshot
             .content
             .map(|bytes| decode_release(&path, &bytes, release))
@@ -190,6 +194,7 @@ pub fn apply_at(
                 written: None,
                 message: applied.message,
                 attempts: attempt,
+                created_without_init: false,
             });
         }
         let bytes = applied.state.to_yaml();
@@ -202,6 +207,7 @@ pub fn apply_at(
                     written: Some(version),
                     message: applied.message,
                     attempts: attempt,
+                    created_without_init,
                 });
             }
             Err(BackendError::Stale) => {
