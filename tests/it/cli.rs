@@ -743,7 +743,11 @@ fn every_documented_exit_code() {
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, "schema_version: '1.0'\nrelease: [\n").unwrap();
     let d = dir.path().to_str().unwrap();
-    assert_eq!(code(&["--dir", d, "show", "-r", REL]), Some(5));
+    let unreadable = std::process::Command::new(statebox_bin())
+        .args(["--dir", d, "show", "-r", REL])
+        .output()
+        .unwrap();
+    assert_eq!(unreadable.status.code(), Some(5));
     // 6: the branch stays locked by another writer for the whole retry budget.
     let lock = r.join(".git/refs/heads/record.lock");
     std::fs::write(&lock, "").unwrap();

@@ -18,6 +18,7 @@ mod ingest_scan;
 mod masking;
 mod merge_driver;
 mod merge_props;
+mod original_spec;
 mod remote;
 mod support;
 mod surface;
