@@ -9,6 +9,7 @@ mod read;
 mod resolve;
 mod value;
 
+pub use read::{MAX_ALIAS_EXPANSION, MAX_DEPTH};
 pub use value::{Mapping, Value};
 
 /// A document that is not valid YAML, or not one statebox can represent.
@@ -30,7 +31,10 @@ pub struct ParseError {
 ///
 /// Errors give the 1-based line and column of the problem; a second
 /// document, an unknown tag, a control character or an integer beyond i64
-/// are errors too.
+/// are errors too, and so are documents that nest deeper than
+/// [`MAX_DEPTH`] or whose aliases copy more than [`MAX_ALIAS_EXPANSION`]:
+/// the file is untrusted input, and both bounds keep reading it in small,
+/// bounded memory and stack.
 pub fn parse(text: &str) -> Result<Value, ParseError> {
     read::parse(text)
 }

@@ -14,6 +14,22 @@ use super::{Mapping, ParseError, Value};
 
 const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
+/// How deep collections may nest. State files nest four levels; the bound
+/// keeps every recursive walk of the tree (clone, compare, drop, write) far
+/// from the stack's end whatever the branch holds. PyYAML itself gives up
+/// (RecursionError) a little above 300 levels, yaml-rust2 at 255 levels of
+/// flow collections.
+pub const MAX_DEPTH: usize = 200;
+
+/// How much alias expansion may copy, in approximate bytes of tree (see
+/// `weight`). Aliases are copies, so a few hundred bytes of nested aliases
+/// ("billion laughs") would otherwise expand to gigabytes; real files use
+/// aliases rarely and for small nodes.
+pub const MAX_ALIAS_EXPANSION: usize = 16 << 20;
+
+/// Approximate size in memory of one node, without its string content.
+const NODE_WEIGHT: usize = 32;
+
 pub(crate) fn parse(text: &str) -> Result<Value, ParseError> {
     check_printable(text)?;
     // PyYAML skips a byte order mark at the start; yaml-rust2 reads it as
@@ -46,6 +62,12 @@ pub(crate) fn parse(text: &str) -> Result<Value, ParseError> {
             }
             Event::DocumentStart => documents += 1,
             event => builder.event(event, mark)?,
+        }
+        if builder.stack.len() > MAX_DEPTH {
+            return Err(error(
+                mark,
+                format!("collections nest deeper than {MAX_DEPTH} levels"),
+            ));
         }
     }
     Ok(builder.root.unwrap_or(Value::Null))
@@ -249,8 +271,24 @@ enum Key {
 }
 
 enum Frame {
-    Seq { items: Vec<Value>, anchor: usize },
-    Map { map: PendingMap, anchor: usize },
+    Seq {
+        items: Vec<Value>,
+        anchor: usize,
+        weight: usize,
+    },
+    Map {
+        map: PendingMap,
+        anchor: usize,
+        weight: usize,
+    },
+}
+
+impl Frame {
+    fn weight_mut(&mut self) -> &mut usize {
+        match self {
+            Frame::Seq { weight, .. } | Frame::Map { weight, .. } => weight,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -258,7 +296,10 @@ struct Builder {
     /// Whether `mark_yaml11_breaks` rewrote the text.
     marked: bool,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Value>,
+    /// Each anchored node with its weight.
+    anchors: HashMap<usize, (Value, usize)>,
+    /// The weight that aliases have copied so far.
+    expanded: usize,
     root: Option<Value>,
 }
 
@@ -270,6 +311,7 @@ impl Builder {
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     anchor,
+                    weight: NODE_WEIGHT,
                 });
             }
             Event::MappingStart(anchor, tag) => {
@@ -277,31 +319,46 @@ impl Builder {
                 self.stack.push(Frame::Map {
                     map: PendingMap::default(),
                     anchor,
+                    weight: NODE_WEIGHT,
                 });
             }
             Event::SequenceEnd => match self.stack.pop() {
-                Some(Frame::Seq { items, anchor }) => {
-                    self.complete(Value::Seq(items), anchor)?;
+                Some(Frame::Seq {
+                    items,
+                    anchor,
+                    weight,
+                }) => {
+                    self.complete(Value::Seq(items), anchor, weight)?;
                 }
                 _ => unreachable!("yaml-rust2 balances sequence events"),
             },
             Event::MappingEnd => match self.stack.pop() {
-                Some(Frame::Map { map, anchor }) => {
-                    let mut mapping = Mapping::new();
-                    // `insert` keeps a repeated key at its first position
-                    // with the last value, like a Python dict.
-                    for (key, value) in map.merged.into_iter().chain(map.own) {
-                        mapping.insert(key, value);
-                    }
-                    self.complete(Value::Map(mapping), anchor)?;
+                Some(Frame::Map {
+                    map,
+                    anchor,
+                    weight,
+                }) => {
+                    let mapping = dict_of(map.merged.into_iter().chain(map.own));
+                    self.complete(Value::Map(mapping), anchor, weight)?;
                 }
                 _ => unreachable!("yaml-rust2 balances mapping events"),
             },
             Event::Alias(id) => {
-                let value = self.anchors.get(&id).cloned().ok_or_else(|| {
+                let (value, weight) = self.anchors.get(&id).ok_or_else(|| {
                     error(mark, "alias refers to an anchor that is not defined".into())
                 })?;
-                self.complete(value, 0)?;
+                self.expanded = self.expanded.saturating_add(*weight);
+                if self.expanded > MAX_ALIAS_EXPANSION {
+                    return Err(error(
+                        mark,
+                        format!(
+                            "aliases expand to more than {} MiB (a \"billion laughs\" document?)",
+                            MAX_ALIAS_EXPANSION >> 20
+                        ),
+                    ));
+                }
+                let (value, weight) = (value.clone(), *weight);
+                self.complete(value, 0, weight)?;
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let text = if self.marked {
@@ -317,13 +374,15 @@ impl Builder {
                             return Ok(());
                         }
                         Implicit::DefaultValue => {
-                            return self.complete(Value::Str(text), anchor);
+                            let weight = NODE_WEIGHT + text.len();
+                            return self.complete(Value::Str(text), anchor, weight);
                         }
                         _ => {}
                     }
                 }
+                let weight = NODE_WEIGHT + text.len();
                 let value = scalar(text, style, tag.as_ref()).map_err(|m| error(mark, m))?;
-                self.complete(value, anchor)?;
+                self.complete(value, anchor, weight)?;
             }
             Event::DocumentEnd => {}
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart => {
@@ -343,10 +402,15 @@ impl Builder {
         }
     }
 
-    /// Hands a finished node to its parent (or makes it the document).
-    fn complete(&mut self, value: Value, anchor: usize) -> Result<(), ParseError> {
+    /// Hands a finished node of `weight` to its parent (or makes it the
+    /// document).
+    fn complete(&mut self, value: Value, anchor: usize, weight: usize) -> Result<(), ParseError> {
         if anchor != 0 {
-            self.anchors.insert(anchor, value.clone());
+            self.anchors.insert(anchor, (value.clone(), weight));
+        }
+        if let Some(parent) = self.stack.last_mut() {
+            let parent_weight = parent.weight_mut();
+            *parent_weight = parent_weight.saturating_add(weight);
         }
         match self.stack.last_mut() {
             None => self.root = Some(value),
@@ -359,6 +423,25 @@ impl Builder {
         }
         Ok(())
     }
+}
+
+/// The entries as a Python dict holds them: a repeated key keeps its first
+/// position and takes the last value. Indexed, so a mapping of many keys is
+/// read in linear time; keys are spelled for hashing since `Value` holds
+/// floats.
+fn dict_of(entries: impl Iterator<Item = (Value, Value)>) -> Mapping {
+    let mut slots: Vec<(Value, Value)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (key, value) in entries {
+        match index.entry(format!("{key:?}")) {
+            std::collections::hash_map::Entry::Occupied(slot) => slots[*slot.get()].1 = value,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(slots.len());
+                slots.push((key, value));
+            }
+        }
+    }
+    slots.into_iter().collect()
 }
 
 /// `SafeConstructor.flatten_mapping`: a merged list of mappings is applied
@@ -517,6 +600,47 @@ mod tests {
         assert_eq!((err.line, err.column), (2, 4), "{err}");
         let err = parse("k:\n  - a\n - b\n").unwrap_err();
         assert_eq!(err.line, 3, "{err}");
+    }
+
+    /// The classic 9 x 9 "billion laughs": 10^9 strings from 0.6 KB.
+    fn billion_laughs() -> String {
+        let mut text = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        for (prev, name) in "abcdefgh".chars().zip("bcdefghi".chars()) {
+            let refs = vec![format!("*{prev}"); 9].join(",");
+            text.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn alias_expansion_is_bounded() {
+        let text = billion_laughs();
+        assert!(text.len() < 700, "{}", text.len());
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("aliases expand"), "{err}");
+        // Below the bound, aliases still work: the first five levels.
+        let small: String = text.lines().take(5).map(|l| format!("{l}\n")).collect();
+        let m = map(&small);
+        assert_eq!(m.len(), 5);
+    }
+
+    #[test]
+    fn nesting_depth_is_bounded() {
+        for (open, close) in [("- ", ""), ("[", "]"), ("{a: ", "}")] {
+            let deep =
+                |levels: usize| format!("{}x{}\n", open.repeat(levels), close.repeat(levels));
+            assert!(
+                parse(&deep(MAX_DEPTH)).is_ok(),
+                "{open}: {:?}",
+                parse(&deep(MAX_DEPTH))
+            );
+            let err = parse(&deep(MAX_DEPTH + 1)).unwrap_err();
+            assert!(err.message.contains("nest deeper"), "{open}: {err}");
+            let err = parse(&deep(50_000)).unwrap_err();
+            assert!(err.message.contains("nest deeper"), "{open}: {err}");
+        }
     }
 
     #[test]
