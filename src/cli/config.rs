@@ -149,7 +149,7 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<ExitCode, CliError> {
                 Some(path) => config.get(path)?,
                 None => config.data(),
             };
-            println!("{}", render(value, json)?);
+            println!("{}", render(value, json));
         }
         ConfigCommand::Encrypt {
             input,

@@ -2,6 +2,7 @@
 
 use super::{CliError, Context, ReleaseArg, exit, print_json, report};
 use clap::{Args, Subcommand};
+use statebox::config_store::ALLOWLIST_KEY;
 use statebox::model::{Op, merge_metadata};
 use statebox::schema::to_json;
 use statebox::yaml::{self, Mapping, Value};
@@ -43,8 +44,10 @@ pub enum MetaCommand {
 pub struct SetArgs {
     #[command(flatten)]
     release: ReleaseArg,
-    /// KEY=VALUE pairs; VALUE is read as a YAML scalar or flow collection
-    #[arg(required = true, value_name = "KEY=VALUE")]
+    /// KEY=TEXT stores TEXT as a string, whatever it looks like; KEY:=JSON
+    /// stores a typed value (169043, true, null, [..], {..}); advisory_ids.*
+    /// are integers either way
+    #[arg(required = true, value_name = "KEY=TEXT|KEY:=JSON")]
     pairs: Vec<String>,
 }
 
@@ -63,25 +66,136 @@ fn invalid(message: String) -> CliError {
     CliError::new(exit::INVALID_INPUT, message)
 }
 
-/// `advisory_ids.rpm=169043` -> {advisory_ids: {rpm: 169043}}. The value is
-/// read the way PyYAML reads a config file, so `169043` is a number and
-/// `2026-Jul-01` text, as in files the original wrote.
+/// `jira_ticket=ART-1` -> {jira_ticket: 'ART-1'}, `x:=[1]` -> {x: [1]}.
+/// A value typed on the command line is text, as a shell user means it:
+/// `2025-02-01`, `4.20`, `0123`, `12:30` and `no` stay strings, where YAML
+/// would read a date, 4.2, 83, 750 and false. Typed values take `:=` and
+/// JSON, as httpie's syntax does.
 fn parse_pair(pair: &str) -> Result<(Vec<&str>, Value), CliError> {
     let (key, raw) = pair
         .split_once('=')
-        .ok_or_else(|| invalid(format!("'{pair}' is not KEY=VALUE")))?;
+        .ok_or_else(|| invalid(format!("'{pair}' is not KEY=TEXT or KEY:=JSON")))?;
+    let (key, value) = match key.strip_suffix(':') {
+        Some(key) => {
+            let json: serde_json::Value = serde_json::from_str(raw)
+                .map_err(|e| invalid(format!("value of {key} (after :=) is not JSON: {e}")))?;
+            let value = from_json(&json).ok_or_else(|| {
+                invalid(format!("value of {key}: {raw} is beyond a 64-bit integer"))
+            })?;
+            (key, value)
+        }
+        None => (key, Value::Str(raw.to_owned())),
+    };
     let path: Vec<&str> = key.split('.').map(str::trim).collect();
     if path.iter().any(|p| p.is_empty()) {
         return Err(invalid(format!("'{key}' is not a metadata key")));
     }
-    let value = yaml::parse(raw).map_err(|e| invalid(format!("value of {key}: {e}")))?;
     Ok((path, value))
+}
+
+/// JSON as the state's value; None for an integer beyond i64.
+fn from_json(json: &serde_json::Value) -> Option<Value> {
+    use serde_json::Value as J;
+    Some(match json {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(*b),
+        J::Number(n) if n.is_f64() => Value::Float(n.as_f64()?),
+        J::Number(n) => Value::Int(n.as_i64()?),
+        J::String(s) => Value::Str(s.clone()),
+        J::Array(items) => Value::Seq(items.iter().map(from_json).collect::<Option<_>>()?),
+        J::Object(map) => Value::Map(
+            map.iter()
+                .map(|(k, v)| Some((Value::Str(k.clone()), from_json(v)?)))
+                .collect::<Option<_>>()?,
+        ),
+    })
+}
+
+/// The one rule for metadata values, whether typed on the command line or
+/// taken from the config store: the schema of the known keys, after which
+/// every value is what its source means (text from the command line, the
+/// YAML 1.1 value from the store). Advisory ids are integers (`169043` as
+/// text becomes the number, as the original wrote them); ticket, date, MR
+/// and candidate builds are text.
+fn apply_schema(entries: &mut Mapping) -> Result<(), CliError> {
+    for (key, value) in entries.iter_mut() {
+        let Some(key) = key.as_str() else { continue };
+        match key {
+            "advisory_ids" => for_each_entry(key, value, advisory_id)?,
+            "candidate_builds" => for_each_entry(key, value, text)?,
+            "jira_ticket" | "release_date" | "shipment_mr" => text(key, value)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn for_each_entry(
+    key: &str,
+    value: &mut Value,
+    rule: fn(&str, &mut Value) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    match value {
+        Value::Null => Ok(()),
+        Value::Map(map) => map.iter_mut().try_for_each(|(inner, value)| {
+            let name = inner
+                .as_str()
+                .map_or_else(|| format!("{key}.?"), |k| format!("{key}.{k}"));
+            rule(&name, value)
+        }),
+        other => Err(invalid(format!(
+            "{key} is a map ({key}.KIND=VALUE), not a {}",
+            other.kind()
+        ))),
+    }
+}
+
+fn advisory_id(key: &str, value: &mut Value) -> Result<(), CliError> {
+    if let Value::Str(text) = value
+        && let Ok(id) = text.trim().parse::<i64>()
+    {
+        *value = Value::Int(id);
+    }
+    match value {
+        Value::Int(_) | Value::Null => Ok(()),
+        other => Err(invalid(format!(
+            "{key} is an advisory id, an integer, not {}",
+            describe(other)
+        ))),
+    }
+}
+
+fn text(key: &str, value: &mut Value) -> Result<(), CliError> {
+    if let Value::Int(i) = value {
+        *value = Value::Str(i.to_string());
+    }
+    match value {
+        Value::Str(_) | Value::Null => Ok(()),
+        other => Err(invalid(format!("{key} is text, not {}", describe(other)))),
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Str(s) => format!("'{s}'"),
+        Value::Map(_) | Value::Seq(_) => format!("a {}", value.kind()),
+        scalar => format!("the {} {}", scalar.kind(), to_json(scalar)),
+    }
 }
 
 fn insert_path(map: &mut Mapping, path: &[&str], value: Value) {
     match path {
         [] => {}
-        [last] => map.insert(*last, value),
+        // Two pairs for one map (`advisory_ids.rpm=1 advisory_ids:={..}`)
+        // add up, as updates of the state's maps do.
+        [last] => match (map.get_mut(last), value) {
+            (Some(Value::Map(existing)), Value::Map(new)) => {
+                for (key, value) in new {
+                    existing.insert(key, value);
+                }
+            }
+            (_, value) => map.insert(*last, value),
+        },
         [first, rest @ ..] => {
             if !matches!(map.get(first), Some(Value::Map(_))) {
                 map.insert(*first, Value::Map(Mapping::new()));
@@ -101,6 +215,7 @@ fn entries_from_pairs<'a>(
         let (path, value) = parse_pair(pair)?;
         insert_path(&mut entries, &path, value);
     }
+    apply_schema(&mut entries)?;
     Ok(entries)
 }
 
@@ -117,7 +232,16 @@ fn prefill(
     };
     let config = file.load(&store.keys(&file)?)?;
     match config.release_entry(&release.to_string())? {
-        Some(entry) => Ok(entry),
+        Some(mut entry) => {
+            if !entry.skipped.is_empty() {
+                eprintln!(
+                    "statebox: config store keys not copied into the state (not metadata; list them under `{ALLOWLIST_KEY}` in the store to copy them): {}",
+                    entry.skipped.join(", ")
+                );
+            }
+            apply_schema(&mut entry.metadata)?;
+            Ok(entry.metadata)
+        }
         None => {
             eprintln!(
                 "statebox: config store {} has no entry for release {release}; metadata starts empty",

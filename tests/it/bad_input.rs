@@ -134,14 +134,17 @@ fn empty_and_too_long_issue_text() {
 fn bad_metadata_pairs() {
     let repo = seeded();
     let err = rejected(repo.path(), &["meta", "set", "-r", REL, "jira_ticket"], 4);
-    assert!(err.contains("'jira_ticket' is not KEY=VALUE"), "{err}");
+    assert!(
+        err.contains("'jira_ticket' is not KEY=TEXT or KEY:=JSON"),
+        "{err}"
+    );
     let err = rejected(
         repo.path(),
         &["meta", "set", "-r", REL, "advisory_ids..rpm=1"],
         4,
     );
     assert!(err.contains("not a metadata key"), "{err}");
-    let err = rejected(repo.path(), &["meta", "set", "-r", REL, "x=[unclosed"], 4);
+    let err = rejected(repo.path(), &["meta", "set", "-r", REL, "x:=[unclosed"], 4);
     assert!(err.contains("value of x"), "{err}");
 }
 

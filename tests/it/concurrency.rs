@@ -16,7 +16,7 @@ fn run_writer(repo: &Path, catalog: &Path, writer: usize) -> Vec<String> {
     for j in 0..WRITES {
         let task = format!("w{writer}-op{j}");
         let issue = format!("issue from writer {writer} write {j}");
-        let meta = format!("w{writer}_op{j}={j}");
+        let meta = format!("w{writer}_op{j}:={j}");
         let args: Vec<&str> = match j % 3 {
             0 => vec!["task", "set", "-r", REL, &task, "--status", "Pass"],
             1 => vec!["issue", "add", "-r", REL, &issue],

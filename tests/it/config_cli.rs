@@ -15,6 +15,17 @@ const PLAINTEXT: &str = "releases:
     candidate_builds: {x86_64: 4.19.0-0.nightly-2026-06-20-000000}
     shipment_mr: https://gitlab.example.com/shipment/-/merge_requests/1
     qe_owner: someone
+    api_password: hunter2-never-on-the-branch
+  4.18.2:
+    jira_ticket: ART-20000
+    release_date: 2026-07-01
+    advisory_ids: {rpm: 170001}
+    qe_owner: someone
+    qe_approved: yes
+    qe_since: 2026-06-30 12:00:00
+    qe_notes: {'4.20': [0123, '0123', 12:30]}
+    api_token: never-on-the-branch-either
+metadata_keys: [qe_owner, qe_approved, qe_since, qe_notes]
 ";
 
 /// An identity file from age-keygen and its public key.
@@ -143,12 +154,64 @@ fn encrypt_get_and_prefill_a_release() {
         m["candidate_builds"]["x86_64"],
         "4.19.0-0.nightly-2026-06-20-000000"
     );
-    assert_eq!(m["qe_owner"], "someone");
+    assert_eq!(m["qe_owner"], "someone", "allowlisted in the store");
+    assert_eq!(m["api_password"], serde_json::Value::Null);
     let file = show(r, "record:_releases/4.19/statebox/4.19.36.yaml");
     assert!(
         file.contains("metadata:\n  jira_ticket: ART-21268\n  advisory_ids:\n    rpm: 169043\n"),
         "{file}"
     );
+
+    let (_, stderr) = text(&out);
+    assert!(
+        stderr.contains("not copied") && stderr.contains("api_password"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(!git(r, &["log", "-p", "record"]).contains("hunter2"));
+
+    // The prefill means what the store means to PyYAML (the original's
+    // reader), dates as their text: the same rule as `meta set`.
+    let out = run(r, &["init", "-r", "4.18.2"], &key_env, "");
+    assert!(out.status.success(), "{:?}", text(&out));
+    std::fs::write(r.join("store.yaml"), PLAINTEXT).unwrap();
+    std::fs::write(
+        r.join("state.yaml"),
+        show(r, "record:_releases/4.18/statebox/4.18.2.yaml"),
+    )
+    .unwrap();
+    let script = "import sys, json, yaml, datetime\n\
+        def text(v):\n\
+        \x20   if isinstance(v, (datetime.date, datetime.datetime)): return str(v)\n\
+        \x20   if isinstance(v, dict): return {k: text(x) for k, x in v.items()}\n\
+        \x20   if isinstance(v, list): return [text(x) for x in v]\n\
+        \x20   return v\n\
+        store = yaml.safe_load(open('store.yaml'))\n\
+        entry = store['releases']['4.18.2']\n\
+        keep = {'jira_ticket', 'advisory_ids', 'release_date', 'candidate_builds', 'shipment_mr'} | set(store['metadata_keys'])\n\
+        want = {k: text(v) for k, v in entry.items() if k in keep}\n\
+        got = yaml.safe_load(open('state.yaml'))['metadata']\n\
+        assert set(got) <= keep, set(got) - keep\n\
+        got = {k: v for k, v in got.items() if k in want}\n\
+        print(json.dumps([want, got], default=lambda v: {'python': type(v).__name__}))";
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .current_dir(r)
+        .output()
+        .expect("python3 with pyyaml");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let [want, got]: [serde_json::Value; 2] = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got, want);
+    assert_eq!(got["release_date"], "2026-07-01");
+    assert_eq!(
+        got["qe_approved"], true,
+        "a YAML bool in the store stays one"
+    );
+    assert!(got.get("api_token").is_none());
 
     // No entry for the release: a message, and the state starts with nulls.
     let out = run(r, &["init", "-r", "4.20.1"], &key_env, "");

@@ -34,8 +34,10 @@ fn plaintext() -> String {
     candidate_builds: {{x86_64: 4.19.0-0.nightly-2026-06-20-000000}}
     shipment_mr: https://gitlab.example.com/shipment/-/merge_requests/1
     qe_owner: someone
+    api_password: {MARKER}
   4.18.2:
     jira_ticket: ART-20000
+metadata_keys: [qe_owner]
 token: {MARKER}
 "
     )
@@ -420,6 +422,18 @@ fn wrong_identity_is_named_without_its_key() {
     let err = decrypt(&store, &keys).unwrap_err();
     assert!(err.to_string().contains("SOPS_AGE_KEY"), "{err}");
     assert_no_leak(&err, &[&sops_text]);
+    // A key given in a spelling that is no identity line is not echoed
+    // when it is refused.
+    let body = &sops_text["AGE-SECRET-KEY-".len()..];
+    for dressed in [
+        format!("\"{sops_text}\""),
+        format!("export SOPS_AGE_KEY={sops_text}"),
+    ] {
+        let keys = Keys::discover(None, None, env(&[("SOPS_AGE_KEY", &dressed)]));
+        let err = decrypt(&store, &keys).unwrap_err();
+        assert!(err.to_string().contains("SOPS_AGE_KEY"), "{dressed}: {err}");
+        assert_no_leak(&err, &[&sops_text, body]);
+    }
 }
 
 #[test]
@@ -605,7 +619,9 @@ fn invalid_content_inside_is_reported_by_position_without_plaintext() {
     let key = Key::new(dir.path(), "key.txt");
     let cases = [
         (format!("a: [unclosed {MARKER}\n"), "not valid YAML"),
-        (format!("{MARKER}: 1\n{MARKER}: 2\n"), "not valid YAML"),
+        // The reader's own message would quote the tag and the value.
+        (format!("a: !!python/name:{MARKER} x\n"), "not valid YAML"),
+        (format!("a: !!int {MARKER}\n"), "not valid YAML"),
         (format!("{{\"json\": \"{MARKER}\"\n"), "not valid YAML"),
         (format!("- {MARKER}\n"), "a list"),
         (String::new(), "an empty document"),
@@ -669,6 +685,33 @@ fn recipients_parse_from_arguments_and_files_and_secret_keys_are_not_echoed() {
         "{err}"
     );
     assert_no_leak(&err, &[&a.secret()]);
+    // However the key is dressed, as an argument or in a recipients file.
+    let bare = a.secret();
+    let body = &bare["AGE-SECRET-KEY-".len()..];
+    for spelling in [
+        format!("\"{bare}\""),
+        format!("'{bare}'"),
+        format!("export SOPS_AGE_KEY={bare}"),
+        format!("SOPS_AGE_KEY=\"{bare}\""),
+        format!("{bare} # mine"),
+        bare.to_ascii_lowercase(),
+    ] {
+        let file = write_file(
+            dir.path(),
+            "dressed.txt",
+            format!("{spelling}\n").as_bytes(),
+        );
+        for err in [
+            parse_recipients(std::slice::from_ref(&spelling), &[]).unwrap_err(),
+            parse_recipients(&[], &[file]).unwrap_err(),
+        ] {
+            assert!(
+                matches!(err, ConfigStoreError::SecretKeyAsRecipient),
+                "{spelling}: {err}"
+            );
+            assert_no_leak(&err, &[&bare, body, &body.to_ascii_lowercase()]);
+        }
+    }
     let err = parse_recipients(&[], &[dir.path().join("absent")]).unwrap_err();
     assert!(
         matches!(err, ConfigStoreError::RecipientsFile { .. }),
@@ -685,7 +728,7 @@ fn key_paths_release_entries_and_rendering() {
     assert_eq!(jira(&store), "ART-21268");
     assert_eq!(
         store.get(r#"releases."4.19.36".advisory_ids.rpm"#).unwrap(),
-        &serde_yaml::Value::from(169043)
+        &Value::Int(169043)
     );
     let err = store.get("releases.4.19.99.jira_ticket").unwrap_err();
     assert!(
@@ -694,19 +737,22 @@ fn key_paths_release_entries_and_rendering() {
     );
     let advisories = store.get("releases.4.19.36.advisory_ids").unwrap();
     assert_eq!(
-        render(advisories, true).unwrap(),
+        render(advisories, true),
         "{\n  \"rpm\": 169043,\n  \"rhcos\": 169044\n}"
     );
+    assert_eq!(render(advisories, false), "rpm: 169043\nrhcos: 169044");
     assert_eq!(
-        render(advisories, false).unwrap(),
-        "rpm: 169043\nrhcos: 169044"
-    );
-    assert_eq!(
-        render(store.get("releases.4.19.36.jira_ticket").unwrap(), false).unwrap(),
+        render(store.get("releases.4.19.36.jira_ticket").unwrap(), false),
         "ART-21268"
     );
 
     let entry = store.release_entry("4.19.36").unwrap().unwrap();
+    assert_eq!(
+        entry.skipped,
+        ["api_password"],
+        "credentials stay in the store"
+    );
+    let entry = entry.metadata;
     let keys: Vec<&str> = entry.iter().map(|(k, _)| k.as_str().unwrap()).collect();
     assert_eq!(
         keys,
@@ -725,14 +771,32 @@ fn key_paths_release_entries_and_rendering() {
     assert!(store.release_entry("4.19.99").unwrap().is_none());
 
     // A top-level map keyed by release works too.
-    let flat = ConfigStore::parse(b"4.20.1: {jira_ticket: ART-3}\n").unwrap();
+    let flat = ConfigStore::parse(b"4.20.1: {jira_ticket: ART-3, qe_owner: x, 1: y}\n").unwrap();
     let entry = flat.release_entry("4.20.1").unwrap().unwrap();
-    assert_eq!(entry.get("jira_ticket"), Some(&Value::from("ART-3")));
+    assert_eq!(
+        entry.metadata.get("jira_ticket"),
+        Some(&Value::from("ART-3"))
+    );
+    assert_eq!(
+        entry.metadata.len(),
+        1,
+        "without an allowlist, only the state's keys"
+    );
+    assert_eq!(entry.skipped, ["qe_owner", "1"]);
+    // A plain date in the store is a date to YAML, and text in the state.
+    let dated = ConfigStore::parse(b"4.20.1: {release_date: 2026-07-01}\n").unwrap();
+    let entry = dated.release_entry("4.20.1").unwrap().unwrap();
+    assert_eq!(
+        entry.metadata.get("release_date"),
+        Some(&Value::from("2026-07-01"))
+    );
 
     for (bad, field) in [
         ("releases: {4.20.1: {advisory_ids: 5}}", "advisory_ids"),
         ("releases: {4.20.1: {jira_ticket: [a]}}", "jira_ticket"),
         ("releases: {4.20.1: nope}", "(entry)"),
+        ("metadata_keys: qe_owner\n4.20.1: {}", "metadata_keys"),
+        ("metadata_keys: [{a: 1}]\n4.20.1: {}", "metadata_keys"),
     ] {
         let store = ConfigStore::parse(bad.as_bytes()).unwrap();
         let err = store.release_entry("4.20.1").unwrap_err();

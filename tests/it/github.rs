@@ -142,7 +142,7 @@ fn writes() -> Vec<Vec<&'static str>> {
             "--task",
             "image-consistency-check",
         ],
-        vec!["meta", "set", "-r", REL, "advisory_ids={rpm: 169043}"],
+        vec!["meta", "set", "-r", REL, r#"advisory_ids:={"rpm": 169043}"#],
         vec![
             "issue",
             "resolve",

@@ -93,18 +93,23 @@ fn fixture_results() -> Vec<FixtureResult> {
     files.sort();
     let mut found = Vec::new();
     for path in files {
-        let doc: serde_yaml::Value =
-            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        for task in doc["tasks"].as_sequence().unwrap() {
-            let Some(result) = task["result"].as_str() else {
+        let doc = statebox::yaml::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let doc = doc.as_map().unwrap();
+        let Some(statebox::yaml::Value::Seq(tasks)) = doc.get("tasks") else {
+            panic!("{} has no task list", path.display());
+        };
+        for task in tasks {
+            let task = task.as_map().unwrap();
+            let text = |key: &str| task.get(key).and_then(|v| v.as_str());
+            let Some(result) = text("result") else {
                 continue;
             };
             if result.contains(status_line::MARKER) {
                 found.push(FixtureResult {
                     path: path.clone(),
-                    name: task["name"].as_str().unwrap().to_owned(),
-                    status: task["status"].as_str().unwrap().to_owned(),
-                    completed_at: task["completed_at"].as_str().unwrap_or_default().to_owned(),
+                    name: text("name").unwrap().to_owned(),
+                    status: text("status").unwrap().to_owned(),
+                    completed_at: text("completed_at").unwrap_or_default().to_owned(),
                     result: result.to_owned(),
                 });
             }

@@ -248,12 +248,10 @@ pub fn parse_recipients(
     }
     let mut parsed: Vec<x25519::Recipient> = Vec::new();
     for line in lines {
-        // A secret key pasted where a recipient belongs must not be echoed.
-        if line
-            .trim()
-            .to_ascii_uppercase()
-            .starts_with("AGE-SECRET-KEY-")
-        {
+        // A secret key pasted where a recipient belongs must not be echoed,
+        // however it is dressed: quoted, after `export SOPS_AGE_KEY=`, in
+        // lower case.
+        if line.to_ascii_uppercase().contains("AGE-SECRET-KEY-") {
             return Err(ConfigStoreError::SecretKeyAsRecipient);
         }
         let recipient = line

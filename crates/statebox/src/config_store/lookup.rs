@@ -1,7 +1,5 @@
 //! Dotted key paths over the decrypted document, and the release entry.
 
-use serde_yaml::Value as Yaml;
-
 use super::ConfigStoreError;
 use crate::yaml::{Mapping, Value};
 
@@ -46,12 +44,15 @@ fn parse_path(path: &str) -> Result<Vec<Segment>, ConfigStoreError> {
     Ok(segments)
 }
 
-/// Whether a mapping key reads as `text` (keys like `4.19` parse as numbers).
-fn key_is(key: &Yaml, text: &str) -> bool {
+/// Whether a mapping key reads as `text`: keys like `4.19` resolve as
+/// numbers and `2026-07-01` as a timestamp, so they match their spelling
+/// (`4.20` matches the float 4.2 too, as it is the same key to YAML).
+fn key_is(key: &Value, text: &str) -> bool {
     match key {
-        Yaml::String(s) => s == text,
-        Yaml::Number(n) => n.to_string() == text,
-        Yaml::Bool(b) => b.to_string() == text,
+        Value::Str(s) | Value::Timestamp(s) => s == text,
+        Value::Int(i) => text.parse::<i64>() == Ok(*i),
+        Value::Float(f) => text.parse::<f64>() == Ok(*f),
+        Value::Bool(b) => b.to_string() == text,
         _ => false,
     }
 }
@@ -59,13 +60,12 @@ fn key_is(key: &Yaml, text: &str) -> bool {
 /// Walks `segments` from `node`. Consecutive plain segments are joined
 /// longest first, so `releases.4.19.36.jira_ticket` finds the key `4.19.36`
 /// without quoting; a shorter join is tried when the longer one leads nowhere.
-fn walk<'a>(node: &'a Yaml, segments: &[Segment]) -> Option<&'a Yaml> {
+fn walk<'a>(node: &'a Value, segments: &[Segment]) -> Option<&'a Value> {
     let Some(first) = segments.first() else {
         return Some(node);
     };
     match node {
-        Yaml::Tagged(tagged) => walk(&tagged.value, segments),
-        Yaml::Mapping(map) => {
+        Value::Map(map) => {
             let lookup = |key: &str| map.iter().find(|(k, _)| key_is(k, key)).map(|(_, v)| v);
             match first {
                 Segment::Quoted(key) => walk(lookup(key)?, &segments[1..]),
@@ -87,7 +87,7 @@ fn walk<'a>(node: &'a Yaml, segments: &[Segment]) -> Option<&'a Yaml> {
                 }
             }
         }
-        Yaml::Sequence(items) => {
+        Value::Seq(items) => {
             let (Segment::Plain(index) | Segment::Quoted(index)) = first;
             walk(items.get(index.parse::<usize>().ok()?)?, &segments[1..])
         }
@@ -95,30 +95,24 @@ fn walk<'a>(node: &'a Yaml, segments: &[Segment]) -> Option<&'a Yaml> {
     }
 }
 
-pub(crate) fn get<'a>(root: &'a Yaml, path: &str) -> Result<&'a Yaml, ConfigStoreError> {
+pub(crate) fn get<'a>(root: &'a Value, path: &str) -> Result<&'a Value, ConfigStoreError> {
     let segments = parse_path(path)?;
     walk(root, &segments).ok_or_else(|| ConfigStoreError::KeyNotFound(path.to_owned()))
 }
 
-/// Converts to the state file's value type so the entry can go straight into
-/// `metadata`. Integers beyond i64 have no exact state representation and
-/// become floats, as PyYAML would not produce them either.
-pub(crate) fn to_state_value(value: &Yaml) -> Value {
+/// A copy for the state file's `metadata`: timestamps become their text,
+/// since a state file is read back through JSON, which has no dates (and
+/// the Python tooling's `json.dumps` fails on PyYAML's `date`).
+pub(crate) fn to_state_value(value: &Value) -> Value {
     match value {
-        Yaml::Null => Value::Null,
-        Yaml::Bool(b) => Value::Bool(*b),
-        Yaml::Number(n) => n
-            .as_i64()
-            .map(Value::Int)
-            .unwrap_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN))),
-        Yaml::String(s) => Value::Str(s.clone()),
-        Yaml::Sequence(items) => Value::Seq(items.iter().map(to_state_value).collect()),
-        Yaml::Mapping(map) => Value::Map(
+        Value::Timestamp(s) => Value::Str(s.clone()),
+        Value::Seq(items) => Value::Seq(items.iter().map(to_state_value).collect()),
+        Value::Map(map) => Value::Map(
             map.iter()
                 .map(|(k, v)| (to_state_value(k), to_state_value(v)))
                 .collect(),
         ),
-        Yaml::Tagged(tagged) => to_state_value(&tagged.value),
+        scalar => scalar.clone(),
     }
 }
 
@@ -126,41 +120,81 @@ pub(crate) fn to_state_value(value: &Yaml) -> Value {
 const MAP_FIELDS: [&str; 2] = ["advisory_ids", "candidate_builds"];
 /// Metadata keys holding one scalar.
 const SCALAR_FIELDS: [&str; 3] = ["jira_ticket", "release_date", "shipment_mr"];
+/// The top-level key listing further entry keys that go into a state's
+/// metadata (`metadata_keys: [qe_owner]`).
+pub const ALLOWLIST_KEY: &str = "metadata_keys";
+
+/// A release's entry, cut down to what may go into the state file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseEntry {
+    /// The state's metadata keys and the allowlisted ones, in store order.
+    pub metadata: Mapping,
+    /// The names of the entry's other keys, left out: a store also holds
+    /// credentials, and the record branch may be public.
+    pub skipped: Vec<String>,
+}
 
 /// The entry for `release`: under the top-level `releases` map if there is
 /// one, else directly under the top level.
 pub(crate) fn release_entry(
-    root: &Yaml,
+    root: &Value,
     release: &str,
-) -> Result<Option<Mapping>, ConfigStoreError> {
-    let releases = match root.get("releases") {
-        Some(releases @ Yaml::Mapping(_)) => releases,
-        _ => root,
-    };
-    let Some(entry) = releases
-        .as_mapping()
-        .and_then(|map| map.iter().find(|(k, _)| key_is(k, release)).map(|(_, v)| v))
-    else {
-        return Ok(None);
-    };
+) -> Result<Option<ReleaseEntry>, ConfigStoreError> {
+    let top = root.as_map();
     let shape = |field: &str, expected| ConfigStoreError::ReleaseEntryShape {
         release: release.to_owned(),
         field: field.to_owned(),
         expected,
     };
+    let allowlisted: Vec<&str> = match top.and_then(|m| m.get(ALLOWLIST_KEY)) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Seq(keys)) => keys
+            .iter()
+            .map(|k| {
+                k.as_str()
+                    .ok_or_else(|| shape(ALLOWLIST_KEY, "a list of key names"))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(shape(ALLOWLIST_KEY, "a list of key names")),
+    };
+    let releases = match top.and_then(|m| m.get("releases")) {
+        Some(releases @ Value::Map(_)) => releases,
+        _ => root,
+    };
+    let Some(entry) = releases
+        .as_map()
+        .and_then(|map| map.iter().find(|(k, _)| key_is(k, release)).map(|(_, v)| v))
+    else {
+        return Ok(None);
+    };
     let Value::Map(entry) = to_state_value(entry) else {
         return Err(shape("(entry)", "a mapping of metadata fields"));
     };
-    for (key, value) in entry.iter() {
-        let Some(key) = key.as_str() else { continue };
-        if MAP_FIELDS.contains(&key) && !matches!(value, Value::Map(_) | Value::Null) {
-            return Err(shape(key, "a mapping"));
+    let mut kept = ReleaseEntry {
+        metadata: Mapping::new(),
+        skipped: Vec::new(),
+    };
+    for (key, value) in entry {
+        let Some(name) = key.as_str() else {
+            kept.skipped.push(crate::schema::to_json(&key).to_string());
+            continue;
+        };
+        if MAP_FIELDS.contains(&name) && !matches!(value, Value::Map(_) | Value::Null) {
+            return Err(shape(name, "a mapping"));
         }
-        if SCALAR_FIELDS.contains(&key) && matches!(value, Value::Map(_) | Value::Seq(_)) {
-            return Err(shape(key, "a single value"));
+        if SCALAR_FIELDS.contains(&name) && matches!(value, Value::Map(_) | Value::Seq(_)) {
+            return Err(shape(name, "a single value"));
+        }
+        if MAP_FIELDS.contains(&name)
+            || SCALAR_FIELDS.contains(&name)
+            || allowlisted.contains(&name)
+        {
+            kept.metadata.insert(key, value);
+        } else {
+            kept.skipped.push(name.to_owned());
         }
     }
-    Ok(Some(entry))
+    Ok(Some(kept))
 }
 
 #[cfg(test)]
@@ -187,13 +221,17 @@ mod tests {
 
     #[test]
     fn longest_match_backs_off_to_shorter_keys() {
-        let doc: Yaml =
-            serde_yaml::from_str("a: {b: {c: 1}}\na.b: {d: 2}\nl: [x, y]\n4.19: f\n").unwrap();
-        assert_eq!(get(&doc, "a.b.d").unwrap(), &Yaml::from(2));
-        assert_eq!(get(&doc, "a.b.c").unwrap(), &Yaml::from(1));
-        assert_eq!(get(&doc, r#""a".b.c"#).unwrap(), &Yaml::from(1));
-        assert_eq!(get(&doc, "l.1").unwrap(), &Yaml::from("y"));
-        assert_eq!(get(&doc, "4.19").unwrap(), &Yaml::from("f"));
+        let doc = crate::yaml::parse(
+            "a: {b: {c: 1}}\na.b: {d: 2}\nl: [x, y]\n4.19: f\n2026-07-01: d\n4.19.36: s\n",
+        )
+        .unwrap();
+        assert_eq!(get(&doc, "a.b.d").unwrap(), &Value::Int(2));
+        assert_eq!(get(&doc, "a.b.c").unwrap(), &Value::Int(1));
+        assert_eq!(get(&doc, r#""a".b.c"#).unwrap(), &Value::Int(1));
+        assert_eq!(get(&doc, "l.1").unwrap(), &Value::from("y"));
+        assert_eq!(get(&doc, "4.19").unwrap(), &Value::from("f"));
+        assert_eq!(get(&doc, "2026-07-01").unwrap(), &Value::from("d"));
+        assert_eq!(get(&doc, "4.19.36").unwrap(), &Value::from("s"));
         assert!(matches!(
             get(&doc, "a.b.e"),
             Err(ConfigStoreError::KeyNotFound(p)) if p == "a.b.e"

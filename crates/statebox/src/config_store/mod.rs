@@ -23,8 +23,14 @@
 //!     release_date: 2026-Jul-01
 //!     candidate_builds: {x86_64: 4.19.0-0.nightly-2026-06-20-000000}
 //!     shipment_mr: https://gitlab.example.com/shipment/-/merge_requests/1
-//!     qe_owner: someone        # other keys are passed through
+//!     qe_owner: someone        # copied: allowlisted below
+//!     api_password: hunter2    # never copied into a state
+//! metadata_keys: [qe_owner]    # entry keys to copy besides the state's own
 //! ```
+//! `init` copies into the state only the state's metadata keys
+//! (`jira_ticket`, `advisory_ids`, `release_date`, `candidate_builds`,
+//! `shipment_mr`) and the keys listed in `metadata_keys`: the record branch
+//! may be public, and a store entry may hold credentials.
 //!
 //! # Recipients
 //! An age file does not say whom it is encrypted to, so the recipients of a
@@ -42,9 +48,12 @@ mod jwe;
 mod keys;
 mod lookup;
 
+pub use lookup::{ALLOWLIST_KEY, ReleaseEntry};
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::yaml::Value;
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
 /// Passphrases and decrypted text are held in `age`'s secret types, which
 /// zero their memory on drop and never print through `Debug`.
@@ -152,11 +161,6 @@ pub enum ConfigStoreError {
         release: String,
         field: String,
         expected: &'static str,
-    },
-    #[error("cannot render the value as {format}: {reason}")]
-    Render {
-        format: &'static str,
-        reason: String,
     },
     #[error("cannot create the private temporary file for editing: {source}")]
     EditTemp { source: std::io::Error },
@@ -298,7 +302,7 @@ pub fn encrypt(
 
 /// A decrypted, parsed config store.
 pub struct ConfigStore {
-    data: serde_yaml::Value,
+    data: crate::yaml::Value,
 }
 
 /// Redacted: a stray `{:?}` in a log or a panic must not print the data.
@@ -312,25 +316,22 @@ impl ConfigStore {
     /// Parses decrypted content (YAML or JSON; a mapping at the top level).
     pub fn parse(plaintext: &[u8]) -> Result<Self, ConfigStoreError> {
         let text = std::str::from_utf8(plaintext).map_err(|_| ConfigStoreError::NotUtf8)?;
-        // serde_yaml's messages can quote the offending text (duplicate keys,
-        // for one); the position is enough to find it and leaks nothing.
-        let data: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-            ConfigStoreError::InvalidContent(
-                e.location()
-                    .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
-                    .unwrap_or_default(),
-            )
+        // The reader's messages can quote the offending text (an unknown
+        // tag, a bad `!!int`); the position is enough to find it and leaks
+        // nothing.
+        let data = crate::yaml::parse(text).map_err(|e| {
+            ConfigStoreError::InvalidContent(format!(" at line {}, column {}", e.line, e.column))
         })?;
         match data {
-            serde_yaml::Value::Mapping(_) => Ok(ConfigStore { data }),
-            serde_yaml::Value::Null => Err(ConfigStoreError::NotAMapping("an empty document")),
-            serde_yaml::Value::Sequence(_) => Err(ConfigStoreError::NotAMapping("a list")),
+            Value::Map(_) => Ok(ConfigStore { data }),
+            Value::Null => Err(ConfigStoreError::NotAMapping("an empty document")),
+            Value::Seq(_) => Err(ConfigStoreError::NotAMapping("a list")),
             _ => Err(ConfigStoreError::NotAMapping("a scalar")),
         }
     }
 
     /// The whole document.
-    pub fn data(&self) -> &serde_yaml::Value {
+    pub fn data(&self) -> &Value {
         &self.data
     }
 
@@ -338,19 +339,18 @@ impl ConfigStore {
     /// matched longest first, so `releases.4.19.36.jira_ticket` finds the key
     /// `4.19.36`; a segment in double quotes (`releases."4.19.36"`) is taken
     /// whole. A list is indexed by number (`owners.0`).
-    pub fn get(&self, path: &str) -> Result<&serde_yaml::Value, ConfigStoreError> {
+    pub fn get(&self, path: &str) -> Result<&Value, ConfigStoreError> {
         lookup::get(&self.data, path)
     }
 
     /// The metadata for `release` (`releases.<release>`, else the top-level
-    /// `<release>`), converted for the state file's `metadata`: all keys in
-    /// store order, `advisory_ids` / `candidate_builds` checked to be maps
-    /// and `jira_ticket` / `release_date` / `shipment_mr` single values.
-    /// `Ok(None)` when the store has no entry for it.
-    pub fn release_entry(
-        &self,
-        release: &str,
-    ) -> Result<Option<crate::yaml::Mapping>, ConfigStoreError> {
+    /// `<release>`), converted for the state file's `metadata`: the state's
+    /// own keys and those allowlisted in `metadata_keys`, in store order,
+    /// `advisory_ids` / `candidate_builds` checked to be maps and
+    /// `jira_ticket` / `release_date` / `shipment_mr` single values;
+    /// timestamps become their text. `Ok(None)` when the store has no entry
+    /// for it.
+    pub fn release_entry(&self, release: &str) -> Result<Option<ReleaseEntry>, ConfigStoreError> {
         lookup::release_entry(&self.data, release)
     }
 }
@@ -358,21 +358,18 @@ impl ConfigStore {
 /// Renders a value for `config get`: JSON (`--json`), else a string scalar
 /// as bare text and anything else as YAML, so scripts get `ART-21268`, not
 /// `'ART-21268'`.
-pub fn render(value: &serde_yaml::Value, json: bool) -> Result<String, ConfigStoreError> {
-    if json {
-        return serde_json::to_string_pretty(value).map_err(|e| ConfigStoreError::Render {
-            format: "JSON",
-            reason: e.to_string(),
-        });
-    }
+pub fn render(value: &Value, json: bool) -> String {
     match value {
-        serde_yaml::Value::String(s) => Ok(s.clone()),
-        _ => serde_yaml::to_string(value)
-            .map(|s| s.trim_end().to_owned())
-            .map_err(|e| ConfigStoreError::Render {
-                format: "YAML",
-                reason: e.to_string(),
-            }),
+        _ if json => serde_json::to_string_pretty(&crate::schema::to_json(value))
+            .expect("a JSON value always serializes"),
+        Value::Str(s) | Value::Timestamp(s) => s.clone(),
+        Value::Map(_) | Value::Seq(_) => crate::yaml::to_string(value).trim_end().to_owned(),
+        // A root scalar: PyYAML's `...` end marker is not part of the value.
+        scalar => crate::yaml::to_string(scalar)
+            .trim_end()
+            .trim_end_matches("...")
+            .trim_end()
+            .to_owned(),
     }
 }
 

@@ -240,7 +240,7 @@ pub fn scan_lines(filename: &str, content: &str) -> Vec<String> {
         .flatten()
         .collect();
     let is_yaml = filename.ends_with(".yaml") || filename.ends_with(".yml");
-    if is_yaml && serde_yaml::from_str::<serde_yaml::Value>(content).is_ok() {
+    if is_yaml && crate::yaml::parse(content).is_ok() {
         raw.iter().map(|line| yaml_transformed(line)).collect()
     } else {
         raw.into_iter().map(str::to_owned).collect()

@@ -96,6 +96,11 @@ impl Mapping {
         self.0.iter().map(|(k, v)| (k, v))
     }
 
+    /// The entries with their values writable; keys stay as they are.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Value, &mut Value)> {
+        self.0.iter_mut().map(|(k, v)| (&*k, v))
+    }
+
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.0
             .iter()
