@@ -30,7 +30,7 @@ pub struct InstallArgs {
     /// Install for the user (global git config and attributes file) instead of this repository
     #[arg(long)]
     pub global: bool,
-    /// Only report what is installed and what is missing; exit 1 if anything is missing
+    /// Only report what is installed and what is missing; exit 9 if anything is missing
     #[arg(long)]
     pub check: bool,
 }
@@ -325,7 +325,7 @@ pub fn install(global: &Global, args: InstallArgs) -> Result<ExitCode, CliError>
             "statebox: {missing} piece(s) of the merge driver setup missing; run `statebox install{}`",
             if args.global { " --global" } else { "" }
         );
-        return Ok(ExitCode::from(exit::CHECK_FAILED));
+        return Ok(ExitCode::from(exit::SETUP_MISSING));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -40,6 +40,9 @@ pub mod exit {
     pub const REMOTE_UNREACHABLE: u8 = 7;
     /// The config store cannot be read, decrypted or written.
     pub const CONFIG_STORE: u8 = 8;
+    /// `install --check` (or `install` beside someone else's hook) found
+    /// part of the merge-driver setup missing.
+    pub const SETUP_MISSING: u8 = 9;
     /// git, file system or other environment failure.
     pub const ENVIRONMENT: u8 = 10;
     /// `run`: the command could not be started (as a shell reports it).

@@ -362,7 +362,7 @@ fn install_is_idempotent_keeps_lines_and_check_reports() {
     let repo = new_repo();
     let repo = repo.path();
     std::fs::write(repo.join(".gitattributes"), "*.png binary").unwrap();
-    let out = fails(repo, &["install", "--check"], 1);
+    let out = fails(repo, &["install", "--check"], 9);
     assert!(out.contains("missing"), "{out}");
     let first = ok(repo, &["install"]);
     assert!(first.contains("added:"), "{first}");
@@ -407,7 +407,7 @@ fn global_install_uses_user_config_and_attributes() {
     };
     assert_eq!(
         run(&["install", "--global", "--check"]).status.code(),
-        Some(1)
+        Some(9)
     );
     let out = run(&["install", "--global"]);
     assert!(
@@ -466,4 +466,61 @@ fn the_dedicated_driver_program_merges_and_checks_its_arguments() {
     let merged = decode(&path(), written.as_bytes()).unwrap();
     assert_eq!(merged.task("take-ownership").unwrap().status, Status::Pass);
     assert_eq!(merged.task("stage-testing").unwrap().status, Status::Fail);
+}
+
+#[test]
+fn unknown_top_level_keys_either_side_added_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut base = State::new(&release(), "2026-06-25T12:00:00Z");
+    base.tasks = vec![statebox::model::Task::new("take-ownership")];
+    let base_text = base.to_yaml();
+    let ours = format!("{base_text}team_notes: ours wrote this\n");
+    let mut theirs = base.clone();
+    set(&mut theirs, "take-ownership", Status::Pass);
+    theirs.updated_at = "2026-06-26T00:00:00Z".into();
+    let theirs_text = format!("{}qe_signoff: {{by: someone}}\n", theirs.to_yaml());
+    for (a, b) in [(&ours, &theirs_text), (&theirs_text, &ours)] {
+        let (out, merged) = drive(dir.path(), &base_text, a, b, &path());
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            merged.contains("\nteam_notes: ours wrote this\n"),
+            "{merged}"
+        );
+        assert!(
+            merged.contains("\nqe_signoff:\n  by: someone\n"),
+            "{merged}"
+        );
+        let state = decode(&path(), merged.as_bytes()).unwrap();
+        assert_eq!(state.task("take-ownership").unwrap().status, Status::Pass);
+        assert_eq!(state.to_yaml(), merged, "canonical");
+    }
+    // One side removed a key the other left alone: it goes.
+    let with_key = format!("{base_text}team_notes: old\n");
+    let (out, merged) = drive(dir.path(), &with_key, &with_key, &theirs.to_yaml(), &path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!merged.contains("team_notes"), "{merged}");
+}
+
+#[test]
+fn a_side_holding_another_release_is_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = State::new(&release(), "2026-06-25T13:00:00Z").to_yaml();
+    let other = good.replace("release: 4.19.36", "release: 4.19.35");
+    assert_ne!(other, good);
+    for (ours, theirs, side) in [(&good, &other, "theirs"), (&other, &good, "ours")] {
+        let (out, merged) = drive(dir.path(), &good, ours, theirs, &path());
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("the {side} version holds release '4.19.35'")),
+            "{stderr}"
+        );
+        // git's text merge: only one side differs from the base, so it wins.
+        assert_eq!(merged, other);
+    }
 }

@@ -9,7 +9,7 @@
 
 use super::baseline::{Baseline, BaselineConflict, BaselineParseError, merge_at_merge_time};
 use super::derived::BASELINE_NAME;
-use super::state::merge_states;
+use super::state::merge_files;
 use crate::model::State;
 use crate::release::Release;
 use crate::write::{LoadError, decode};
@@ -60,6 +60,17 @@ pub enum DriverError {
         side: &'static str,
         source: LoadError,
     },
+    /// A side that says it is another release than its path: a hand edit or
+    /// a copied file, which no merge by meaning should silently resolve.
+    #[error(
+        "the {side} version holds release '{found}' but {path_name} is release {expected}; left git's text merge with conflict markers"
+    )]
+    WrongRelease {
+        side: &'static str,
+        path_name: String,
+        found: String,
+        expected: String,
+    },
     /// Git does not call drivers for deletions, so an empty side is damage.
     #[error("the {side} version is empty, left git's text merge")]
     Empty { side: &'static str },
@@ -93,20 +104,28 @@ pub fn run_driver(
     if is_baseline(path_name) {
         return merge_baselines(base, ours, theirs, path_name);
     }
-    if Release::from_path(path_name).is_none() {
+    let Some(release) = Release::from_path(path_name) else {
         let clean = text_merge(base, ours, theirs, path_name)?;
         return Ok(DriverOutcome::TextMerged { clean });
-    }
-    let (base_state, ours_state, theirs_state) = match read_sides(base, ours, theirs, path_name) {
+    };
+    let sides = read_sides(base, ours, theirs, path_name).and_then(|sides| {
+        check_release(&sides, &release, path_name)?;
+        Ok(sides)
+    });
+    let (base_state, ours_state, theirs_state) = match sides {
         Ok(states) => states,
-        Err(e @ (DriverError::Unparsable { .. } | DriverError::Empty { .. })) => {
+        Err(
+            e @ (DriverError::Unparsable { .. }
+            | DriverError::Empty { .. }
+            | DriverError::WrongRelease { .. }),
+        ) => {
             text_merge(base, ours, theirs, path_name)?;
             return Err(e);
         }
         Err(e) => return Err(e),
     };
-    let merged = merge_states(base_state.as_ref(), &ours_state, &theirs_state);
-    std::fs::write(ours, merged.to_yaml()).map_err(|source| DriverError::Write {
+    let merged = merge_files(base_state.as_ref(), &ours_state, &theirs_state);
+    std::fs::write(ours, merged).map_err(|source| DriverError::Write {
         path_name: path_name.to_owned(),
         file: ours.to_owned(),
         source,
@@ -202,6 +221,28 @@ fn read_sides(
         present("ours", ours)?,
         present("theirs", theirs)?,
     ))
+}
+
+fn check_release(sides: &Sides, release: &Release, path_name: &str) -> Result<(), DriverError> {
+    let (base, ours, theirs) = sides;
+    let named = [
+        ("base", base.as_ref()),
+        ("ours", Some(ours)),
+        ("theirs", Some(theirs)),
+    ];
+    for (side, state) in named {
+        if let Some(state) = state
+            && state.release != release.to_string()
+        {
+            return Err(DriverError::WrongRelease {
+                side,
+                path_name: path_name.to_owned(),
+                found: state.release.clone(),
+                expected: release.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `git merge-file` into `ours`; true when it merged without conflicts.

@@ -12,14 +12,73 @@
 //!
 //! Output order: entities (and metadata keys) keep their order in the base;
 //! ones the base lacks follow, first those of the earlier write in its order,
-//! then those only the later write has. Unknown top-level keys come from the
-//! later write's file, as a whole.
+//! then those only the later write has. Unknown top-level keys (a newer
+//! tool's, a team's own) are merged key by key like metadata
+//! ([`merge_files`]).
+//!
+//! Every step indexes by key, so a merge takes time linear in the size of
+//! the files (issues number in the thousands on long-lived releases).
 
 use crate::model::{Issue, State, Task};
 use crate::timestamp;
 use crate::yaml::{Mapping, Value};
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+
+/// The top-level keys of a state file that [`State`] holds as fields.
+const STATE_KEYS: [&str; 7] = [
+    "schema_version",
+    "release",
+    "created_at",
+    "updated_at",
+    "metadata",
+    "tasks",
+    "issues",
+];
+
+/// [`merge_states`], plus the top-level keys statebox does not know, merged
+/// three-way as metadata is; the merged file's canonical text.
+pub fn merge_files(base: Option<&State>, ours: &State, theirs: &State) -> String {
+    let merged = merge_states(base, ours, theirs);
+    let unknown = |state: &State| -> Mapping {
+        match state.to_value() {
+            Value::Map(map) => map
+                .into_iter()
+                .filter(|(k, _)| !k.as_str().is_some_and(|k| STATE_KEYS.contains(&k)))
+                .collect(),
+            _ => Mapping::new(),
+        }
+    };
+    let (ours_unknown, theirs_unknown) = (unknown(ours), unknown(theirs));
+    if ours_unknown == theirs_unknown {
+        // The later write's copy is the merged state's already.
+        return merged.to_yaml();
+    }
+    let base_unknown = base.map(unknown);
+    let wanted = merge_mappings(
+        base_unknown.as_ref(),
+        &ours_unknown,
+        &theirs_unknown,
+        later_write(ours, theirs),
+    );
+    let Value::Map(mut document) = merged.to_value() else {
+        unreachable!("a state is a mapping")
+    };
+    let stale: Vec<String> = document
+        .iter()
+        .filter_map(|(k, _)| k.as_str())
+        .filter(|k| !STATE_KEYS.contains(k) && wanted.get(k).is_none())
+        .map(str::to_owned)
+        .collect();
+    for key in stale {
+        document.remove(&key);
+    }
+    for (key, value) in wanted {
+        document.insert(key, value);
+    }
+    crate::yaml::to_string(&Value::Map(document))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
@@ -137,24 +196,22 @@ fn issue_winner(ours: &Issue, theirs: &Issue, later: Side) -> Side {
 
 /// Keys of the merged result in output order: the base's, then new ones of
 /// the earlier write, then new ones of the later write.
-fn merged_order<'k, K: PartialEq>(
+fn merged_order<'k, K: Eq + Hash>(
     base: impl Iterator<Item = &'k K>,
     ours: impl Iterator<Item = &'k K>,
     theirs: impl Iterator<Item = &'k K>,
     later: Side,
 ) -> Vec<&'k K> {
-    let mut order: Vec<&K> = base.collect();
     let (ours, theirs): (Vec<_>, Vec<_>) = (ours.collect(), theirs.collect());
     let (earlier, later) = match later {
         Side::Ours => (theirs, ours),
         Side::Theirs => (ours, theirs),
     };
-    for key in earlier.into_iter().chain(later) {
-        if !order.contains(&key) {
-            order.push(key);
-        }
-    }
-    order
+    let mut seen = HashSet::new();
+    base.chain(earlier)
+        .chain(later)
+        .filter(|key| seen.insert(*key))
+        .collect()
 }
 
 /// An entity's identity plus its occurrence among entities with that
@@ -175,10 +232,10 @@ fn keyed<'a, T>(items: &'a [T], identity: &impl Fn(&T) -> String) -> Vec<(Key, &
         .collect()
 }
 
-fn merge_entities<T: Clone + PartialEq>(
-    base: &[T],
-    ours: &[T],
-    theirs: &[T],
+fn merge_entities<'a, T: Clone + PartialEq>(
+    base: &'a [T],
+    ours: &'a [T],
+    theirs: &'a [T],
     later: Side,
     identity: impl Fn(&T) -> String,
     winner: impl Fn(&T, &T) -> Side,
@@ -188,16 +245,18 @@ fn merge_entities<T: Clone + PartialEq>(
         keyed(ours, &identity),
         keyed(theirs, &identity),
     );
-    fn find<'a, T>(list: &[(Key, &'a T)], key: &Key) -> Option<&'a T> {
-        list.iter().find(|(k, _)| k == key).map(|(_, item)| *item)
+    fn index<'l, 'a, T>(list: &'l [(Key, &'a T)]) -> HashMap<&'l Key, &'a T> {
+        list.iter().map(|(k, item)| (k, *item)).collect()
     }
     fn keys<'k, T>(list: &'k [(Key, &T)]) -> impl Iterator<Item = &'k Key> {
         list.iter().map(|(k, _)| k)
     }
+    let (base_at, ours_at, theirs_at) = (index(&base), index(&ours), index(&theirs));
     merged_order(keys(&base), keys(&ours), keys(&theirs), later)
         .into_iter()
         .filter_map(|key| {
-            let (b, o, t) = (find(&base, key), find(&ours, key), find(&theirs, key));
+            let find = |at: &HashMap<&Key, &'a T>| at.get(key).copied();
+            let (b, o, t) = (find(&base_at), find(&ours_at), find(&theirs_at));
             match (one_sided(b, o, t), o, t) {
                 (Some(one), _, _) => one,
                 (None, Some(o), Some(t)) => Some(winner(o, t).pick(o, t)),
@@ -209,8 +268,30 @@ fn merge_entities<T: Clone + PartialEq>(
         .collect()
 }
 
-fn lookup<'m>(map: &'m Mapping, key: &Value) -> Option<&'m Value> {
-    map.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+/// A mapping's entries by key, the key spelled for hashing (`Value` holds
+/// floats, so it is not `Hash`); the spelling tells `'1'` from `1`.
+struct Indexed<'m> {
+    ids: Vec<String>,
+    entries: HashMap<String, (&'m Value, &'m Value)>,
+}
+
+impl<'m> Indexed<'m> {
+    fn new(map: Option<&'m Mapping>) -> Self {
+        let mut indexed = Indexed {
+            ids: Vec::new(),
+            entries: HashMap::new(),
+        };
+        for (key, value) in map.into_iter().flat_map(Mapping::iter) {
+            let id = format!("{key:?}");
+            indexed.entries.insert(id.clone(), (key, value));
+            indexed.ids.push(id);
+        }
+        indexed
+    }
+
+    fn value(&self, id: &str) -> Option<&'m Value> {
+        self.entries.get(id).map(|(_, v)| *v)
+    }
 }
 
 /// Key by key; a key both sides changed to maps is merged recursively, else
@@ -221,21 +302,21 @@ fn merge_mappings(
     theirs: &Mapping,
     later: Side,
 ) -> Mapping {
-    fn keys(m: &Mapping) -> impl Iterator<Item = &Value> {
-        m.iter().map(|(k, _)| k)
-    }
-    merged_order(
-        base.into_iter().flat_map(keys),
-        keys(ours),
-        keys(theirs),
-        later,
-    )
-    .into_iter()
-    .filter_map(|key| {
-        let b = base.and_then(|m| lookup(m, key));
-        let (o, t) = (lookup(ours, key), lookup(theirs, key));
-        let value =
-            match (one_sided(b, o, t), o, t) {
+    let (base, ours, theirs) = (
+        Indexed::new(base),
+        Indexed::new(Some(ours)),
+        Indexed::new(Some(theirs)),
+    );
+    merged_order(base.ids.iter(), ours.ids.iter(), theirs.ids.iter(), later)
+        .into_iter()
+        .filter_map(|id| {
+            let key = [&base, &ours, &theirs]
+                .iter()
+                .find_map(|side| side.entries.get(id))
+                .map(|(k, _)| *k)
+                .expect("every id comes from one of the sides");
+            let (b, o, t) = (base.value(id), ours.value(id), theirs.value(id));
+            let value = match (one_sided(b, o, t), o, t) {
                 (Some(one), _, _) => one.cloned(),
                 (None, Some(Value::Map(om)), Some(Value::Map(tm))) => Some(Value::Map(
                     merge_mappings(b.and_then(Value::as_map), om, tm, later),
@@ -247,9 +328,9 @@ fn merge_mappings(
                 }),
                 (None, o, t) => o.or(t).cloned(),
             };
-        value.map(|v| (key.clone(), v))
-    })
-    .collect()
+            value.map(|v| (key.clone(), v))
+        })
+        .collect()
 }
 
 #[cfg(test)]
