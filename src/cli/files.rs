@@ -120,6 +120,9 @@ pub fn fmt(args: FmtArgs) -> Result<ExitCode, CliError> {
             )
             .and_then(|mut temp| {
                 std::io::Write::write_all(&mut temp, canonical.as_bytes())?;
+                // The temporary file is 0600; the file keeps its own mode.
+                let mode = std::fs::metadata(file)?.permissions();
+                temp.as_file().set_permissions(mode)?;
                 temp.persist(file).map_err(|e| e.error)?;
                 Ok(())
             });

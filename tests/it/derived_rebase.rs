@@ -352,3 +352,56 @@ fn a_baseline_flag_set_differently_on_both_sides_is_a_named_conflict() {
         "{stderr}"
     );
 }
+
+/// A tracked `.secrets.baseline` that is a symlink is never written
+/// through; a regular one is rewritten in place and keeps its mode, and so
+/// does a state file that `fmt` rewrites.
+#[test]
+fn regen_and_fmt_never_write_through_symlinks_and_keep_modes() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = new_repo();
+    let r = repo.path();
+    std::fs::write(r.join("a.yaml"), yaml_with_secrets(0, 0)).unwrap();
+    git(r, &["add", "-A"]);
+    let scan = Command::new(detect_secrets())
+        .args(["scan", "--no-verify"])
+        .current_dir(r)
+        .output()
+        .unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("elsewhere");
+    std::fs::write(&target, &scan.stdout).unwrap();
+    std::os::unix::fs::symlink(&target, r.join(".secrets.baseline")).unwrap();
+    git(r, &["add", "-A"]);
+    git(r, &["commit", "-q", "-m", "baseline as a link"]);
+    // Findings move: a regeneration would rewrite the baseline.
+    let moved = format!("top: 1\n{}", yaml_with_secrets(0, 0));
+    std::fs::write(r.join("a.yaml"), &moved).unwrap();
+    let err = fails(r, &["regen"], 10);
+    assert!(
+        err.contains(".secrets.baseline") && err.contains("symbolic link"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), scan.stdout);
+
+    std::fs::remove_file(r.join(".secrets.baseline")).unwrap();
+    std::fs::write(r.join(".secrets.baseline"), &scan.stdout).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for wanted in [0o644, 0o664] {
+        let file = r.join(".secrets.baseline");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(wanted)).unwrap();
+        std::fs::write(r.join("a.yaml"), format!("x{wanted}: 1\n{moved}")).unwrap();
+        let out = ok(r, &["regen"]);
+        assert!(out.contains("regenerated .secrets.baseline"), "{out}");
+        assert_eq!(mode(&file), wanted);
+
+        let state = r.join("state.yaml");
+        let canonical =
+            statebox::model::State::new(&REL.parse().unwrap(), "2026-06-25T13:00:13Z").to_yaml();
+        std::fs::write(&state, canonical.replace("tasks: []", "tasks:   []")).unwrap();
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(wanted)).unwrap();
+        ok(r, &["fmt", state.to_str().unwrap()]);
+        assert_eq!(std::fs::read_to_string(&state).unwrap(), canonical);
+        assert_eq!(mode(&state), wanted);
+    }
+}

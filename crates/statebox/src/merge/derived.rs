@@ -27,8 +27,7 @@ use std::process::Command;
 pub const RULES_FILE: &str = ".statebox/derived.yaml";
 pub const BASELINE_NAME: &str = ".secrets.baseline";
 
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
     pub path: String,
     pub run: String,
@@ -77,13 +76,51 @@ pub fn load_rules(root: &Path) -> Result<Vec<Rule>, DerivedError> {
             });
         }
     };
-    let rules: Vec<Rule> =
-        serde_yaml::from_str(&text).map_err(|e| DerivedError::Rules(e.to_string()))?;
+    let rules = parse_rules(&text).map_err(DerivedError::Rules)?;
     for rule in &rules {
         globset::Glob::new(&rule.path)
             .map_err(|e| DerivedError::Rules(format!("path '{}': {e}", rule.path)))?;
     }
     Ok(rules)
+}
+
+/// A list of `{path, run}` mappings, both strings, nothing else.
+fn parse_rules(text: &str) -> Result<Vec<Rule>, String> {
+    let items = match crate::yaml::parse(text).map_err(|e| e.to_string())? {
+        crate::yaml::Value::Null => return Ok(Vec::new()),
+        crate::yaml::Value::Seq(items) => items,
+        other => {
+            return Err(format!(
+                "expected a list of rules, found a {}",
+                other.kind()
+            ));
+        }
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let map = item
+                .as_map()
+                .ok_or_else(|| format!("rule {}: expected a mapping with path and run", i + 1))?;
+            if let Some((key, _)) = map
+                .iter()
+                .find(|(k, _)| !matches!(k.as_str(), Some("path" | "run")))
+            {
+                return Err(format!("rule {}: unknown field {key:?}", i + 1));
+            }
+            let field = |name: &str| {
+                map.get(name)
+                    .and_then(crate::yaml::Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("rule {}: `{name}` must be a string", i + 1))
+            };
+            Ok(Rule {
+                path: field("path")?,
+                run: field("run")?,
+            })
+        })
+        .collect()
 }
 
 fn tracked_baselines(repo: &Repository) -> Result<Vec<String>, DerivedError> {
@@ -107,6 +144,14 @@ fn regenerate_baseline(
         reason,
     };
     let file = root.join(path);
+    // A tracked symlink could point anywhere (`~/.ssh/authorized_keys`):
+    // the baseline is rewritten only as a file of its own.
+    let kind = std::fs::symlink_metadata(&file).map_err(|e| bad(e.to_string()))?;
+    if !kind.is_file() {
+        return Err(bad(
+            "is a symbolic link or not a regular file; statebox does not write through it".into(),
+        ));
+    }
     let text = std::fs::read_to_string(&file).map_err(|e| bad(e.to_string()))?;
     let current = Baseline::parse(&text).map_err(|e| bad(e.to_string()))?;
     let regenerated = regen::regenerate(root, path, &current).map_err(|e| bad(e.to_string()))?;
@@ -123,6 +168,7 @@ fn regenerate_baseline(
     if unchanged.to_string() == text {
         return Ok(false);
     }
+    // Rewritten in place, so the file keeps its mode (0644 stays 0644).
     std::fs::write(&file, regenerated.baseline.to_string()).map_err(|e| DerivedError::Io {
         action: format!("write {}", file.display()),
         source: e,
