@@ -1,5 +1,4 @@
 use clap::Parser;
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 mod cli;
@@ -9,18 +8,7 @@ fn main() -> ExitCode {
     if !cli.command.tees_output() {
         die_quietly_on_closed_stdout();
     }
-    let level = match cli.verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("STATEBOX_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    cli::init_tracing(&cli);
     match cli::run(cli) {
         Ok(code) => code,
         Err(e) => {

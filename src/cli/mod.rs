@@ -10,10 +10,12 @@ mod merge;
 mod meta;
 mod read;
 mod regen;
+mod serve;
 mod sync;
 mod task;
 
 use clap::{Args, Parser, Subcommand};
+pub use serve::init_tracing;
 use statebox::backend::{Backend, BackendError, DirBackend, GitBackend};
 use statebox::catalog::{Catalog, CatalogError};
 use statebox::model::OpError;
@@ -27,6 +29,8 @@ use std::process::ExitCode;
 pub mod exit {
     /// `fmt --check` or `validate` found files that need attention.
     pub const CHECK_FAILED: u8 = 1;
+    /// Command-line usage error (clap's code).
+    pub const USAGE: u8 = 2;
     /// The release, task or issue asked for does not exist.
     pub const NOT_FOUND: u8 = 3;
     /// Rejected input: release, task, status, issue text, metadata.
@@ -168,6 +172,12 @@ pub enum Command {
     Push(Stored<sync::SyncArgs>),
     /// Pull, replay local commits the remote lacks, and push
     Sync(Stored<sync::SyncArgs>),
+    /// MCP server on stdio, for agent clients to spawn
+    Mcp(Stored<serve::McpArgs>),
+    /// HTTP server: MCP at /mcp, JSON API at /api/, live dashboard at /
+    Serve(Stored<serve::ServeArgs>),
+    /// The dashboard as one self-contained HTML file
+    Report(Stored<serve::ReportArgs>),
     /// Print shell completions
     Completions {
         /// The shell to write completions for
@@ -464,6 +474,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Pull(c) => sync::pull(&c.store, c.args),
         Command::Push(c) => sync::push(&c.store, c.args),
         Command::Sync(c) => sync::sync(&c.store, c.args),
+        Command::Mcp(c) => serve::mcp(&c.store, c.args),
+        Command::Serve(c) => serve::serve(&c.store, c.args),
+        Command::Report(c) => serve::report(&c.store, c.args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "statebox", &mut std::io::stdout());

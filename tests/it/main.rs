@@ -21,6 +21,7 @@ mod merge_driver;
 mod merge_props;
 mod original_spec;
 mod remote;
+mod service;
 mod support;
 mod surface;
 mod yaml_fuzz;

@@ -1,0 +1,370 @@
+//! `statebox serve`: streamable-HTTP MCP at `/mcp` (stateless), the JSON
+//! API under `/api/`, the dashboard at `/`, and the probes.
+
+use crate::access::{ErrorKind, Failure};
+use crate::dashboard;
+use crate::mcp::Mcp;
+use crate::service::Service;
+use crate::tools;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use futures::StreamExt;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use subtle::ConstantTimeEq;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub listen: SocketAddr,
+    /// Bearer token required on `/mcp` and `/api/`.
+    pub token: Option<String>,
+    /// Host names (or host:port) accepted besides the loopback names.
+    pub allowed_hosts: Vec<String>,
+    /// Largest request body, in bytes.
+    pub max_body: usize,
+}
+
+const LOOPBACK_HOSTS: [&str; 4] = ["localhost", "127.0.0.1", "::1", "[::1]"];
+
+#[derive(Clone)]
+struct App {
+    service: Service,
+    token: Option<Arc<str>>,
+    hosts: Arc<Vec<String>>,
+    max_body: usize,
+    shutdown: CancellationToken,
+}
+
+/// Serves until SIGINT or SIGTERM.
+pub async fn run(service: Service, options: HttpOptions) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(options.listen).await?;
+    let address = listener.local_addr()?;
+    if !address.ip().is_loopback() && options.allowed_hosts.is_empty() {
+        tracing::warn!(
+            "listening on {address} but only loopback Host names are accepted: add --allowed-host"
+        );
+    }
+    let shutdown = CancellationToken::new();
+    let router = router(service, &options, shutdown.clone());
+    tracing::info!(%address, "statebox serve: MCP at /mcp, API at /api/, dashboard at /");
+    let stop = shutdown.clone();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            wait_for_signal().await;
+            stop.cancel();
+        })
+        .await
+}
+
+async fn wait_for_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM can be watched");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn router(service: Service, options: &HttpOptions, shutdown: CancellationToken) -> Router {
+    let mut hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect();
+    hosts.extend(options.allowed_hosts.iter().cloned());
+    let app = App {
+        service: service.clone(),
+        token: options.token.as_deref().map(Arc::from),
+        hosts: Arc::new(hosts.clone()),
+        max_body: options.max_body,
+        shutdown: shutdown.clone(),
+    };
+    let mcp = Mcp::new(service, false);
+    let mcp_service = StreamableHttpService::new(
+        move || Ok(mcp.clone()),
+        Arc::new(NeverSessionManager::default()),
+        StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_json_response(true)
+            .with_allowed_hosts(hosts)
+            .with_max_request_body_bytes(options.max_body)
+            .with_cancellation_token(shutdown.child_token()),
+    );
+    let guarded = Router::new()
+        .nest_service("/mcp", mcp_service)
+        .route("/api/status", get(api_status))
+        .route("/api/releases/{version}", get(api_release))
+        .route("/api/releases/{version}/log", get(api_log))
+        .layer(middleware::from_fn_with_state(app.clone(), require_token));
+    let open = Router::new()
+        .route("/", get(index))
+        .route("/release/{version}", get(release_page))
+        .route("/events", get(events));
+    let probes = Router::new()
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(json!({"status": "ok"})) }),
+        )
+        .route("/readyz", get(readyz));
+    guarded
+        .merge(open)
+        .layer(middleware::from_fn_with_state(app.clone(), check_host))
+        .merge(probes)
+        .layer(middleware::from_fn_with_state(app.clone(), log_request))
+        .with_state(app)
+}
+
+/// The host part of a `Host` header: `[::1]:8080` -> `[::1]`, `a:80` -> `a`.
+fn host_name(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority
+            .find(']')
+            .map_or(authority, |end| &authority[..=end]);
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host
+        }
+        _ => authority,
+    }
+}
+
+/// DNS-rebinding protection for every page, as rmcp does for `/mcp`.
+async fn check_host(State(app): State<App>, request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    let name = host_name(host);
+    if app
+        .hosts
+        .iter()
+        .any(|allowed| allowed.eq_ignore_ascii_case(host) || allowed.eq_ignore_ascii_case(name))
+    {
+        next.run(request).await
+    } else {
+        error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            &format!("Host '{host}' is not allowed; start the server with --allowed-host {name}"),
+        )
+    }
+}
+
+async fn require_token(State(app): State<App>, request: Request, next: Next) -> Response {
+    let Some(token) = &app.token else {
+        return next.run(request).await;
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+        next.run(request).await
+    } else {
+        let mut response = error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid `Authorization: Bearer <token>` header is required",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            "Bearer".parse().expect("valid header"),
+        );
+        response
+    }
+}
+
+/// JSON-RPC method, tool name and release of an MCP request body.
+fn rpc_summary(body: &[u8]) -> (String, String, String) {
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
+    (
+        text(&value["method"]),
+        text(&value["params"]["name"]),
+        text(&value["params"]["arguments"]["release"]),
+    )
+}
+
+/// One log line per request: method, path, JSON-RPC method and tool,
+/// release, status, duration.
+async fn log_request(State(app): State<App>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let (request, (rpc, tool, mut release)) = if method == Method::POST && path.starts_with("/mcp")
+    {
+        let (parts, body) = request.into_parts();
+        match axum::body::to_bytes(body, app.max_body).await {
+            Ok(bytes) => {
+                let summary = rpc_summary(&bytes);
+                (Request::from_parts(parts, Body::from(bytes)), summary)
+            }
+            Err(_) => {
+                let response = error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "rejected",
+                    &format!("request body over {} bytes", app.max_body),
+                );
+                tracing::info!(%method, %path, status = 413, "request");
+                return response;
+            }
+        }
+    } else {
+        (request, Default::default())
+    };
+    if release.is_empty() {
+        release = release_in_path(&path).unwrap_or_default().to_owned();
+    }
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        %path,
+        rpc = %rpc,
+        tool = %tool,
+        release = %release,
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+fn release_in_path(path: &str) -> Option<&str> {
+    let rest = path
+        .strip_prefix("/api/releases/")
+        .or_else(|| path.strip_prefix("/release/"))?;
+    rest.split('/').next()
+}
+
+fn error(status: StatusCode, kind: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": {"kind": kind, "message": message}})),
+    )
+        .into_response()
+}
+
+fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Rejected => StatusCode::BAD_REQUEST,
+        ErrorKind::RaceLost => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn failed(e: Failure) -> Response {
+    error(status_of(e.kind), e.kind.as_str(), &e.message)
+}
+
+fn json_or_error(result: Result<Value, Failure>) -> Response {
+    match result {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+async fn api_status(State(app): State<App>) -> Response {
+    json_or_error(
+        app.service
+            .call(|a| tools::status(a).map(|s| json!({"releases": s.releases})))
+            .await,
+    )
+}
+
+async fn api_release(State(app): State<App>, Path(version): Path<String>) -> Response {
+    json_or_error(
+        app.service
+            .call(move |a| match a.load(&version)? {
+                Some(loaded) => Ok(loaded.json),
+                None => Err(Failure::new(
+                    ErrorKind::NotFound,
+                    format!("release {version} has no state on {}", a.describe()),
+                )),
+            })
+            .await,
+    )
+}
+
+async fn api_log(State(app): State<App>, Path(version): Path<String>) -> Response {
+    json_or_error(
+        app.service
+            .call(move |a| {
+                let commits = a.history(&version)?;
+                Ok(json!({"release": version, "commits": commits}))
+            })
+            .await,
+    )
+}
+
+async fn readyz(State(app): State<App>) -> Response {
+    match app.service.call(|a| a.readiness()).await {
+        Ok(()) => axum::Json(json!({"ready": true})).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"ready": false, "reason": reason})),
+        )
+            .into_response(),
+    }
+}
+
+fn page(result: Result<String, Failure>) -> Response {
+    let mut response = match result {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => (status_of(e.kind), Html(dashboard::error_page(&e.message))).into_response(),
+    };
+    let headers: &mut HeaderMap = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        "no-store".parse().expect("valid header"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src data:"
+            .parse()
+            .expect("valid header"),
+    );
+    response
+}
+
+async fn index(State(app): State<App>) -> Response {
+    let service = app.service.clone();
+    page(
+        app.service
+            .call(move |a| dashboard::index(&service, a))
+            .await,
+    )
+}
+
+async fn release_page(State(app): State<App>, Path(version): Path<String>) -> Response {
+    let service = app.service.clone();
+    page(
+        app.service
+            .call(move |a| dashboard::release(&service, a, &version))
+            .await,
+    )
+}
+
+/// Server-sent events: one `tip` event each time the record branch moves.
+async fn events(State(app): State<App>) -> impl IntoResponse {
+    let stream = tokio_stream::wrappers::WatchStream::from_changes(app.service.tip())
+        .map(|tip| {
+            Ok::<_, std::convert::Infallible>(
+                Event::default().event("tip").data(tip.unwrap_or_default()),
+            )
+        })
+        .take_until(app.shutdown.cancelled_owned());
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

@@ -1,0 +1,140 @@
+//! Facts computed from a state's JSON: summaries, issue filters, the
+//! active-release rule. Shared by the tools, the API and the dashboard.
+
+use crate::access::{Failure, StateAccess};
+use serde_json::{Value, json};
+
+pub fn tasks(state: &Value) -> &[Value] {
+    state["tasks"].as_array().map_or(&[], Vec::as_slice)
+}
+
+pub fn issues(state: &Value) -> &[Value] {
+    state["issues"].as_array().map_or(&[], Vec::as_slice)
+}
+
+fn flag(issue: &Value, key: &str) -> bool {
+    issue[key].as_bool().unwrap_or(false)
+}
+
+pub fn is_open(issue: &Value) -> bool {
+    !flag(issue, "resolved")
+}
+
+pub fn is_blocker(issue: &Value) -> bool {
+    flag(issue, "blocker")
+}
+
+pub fn relates_to(issue: &Value, task: &str) -> bool {
+    issue["related_tasks"]
+        .as_array()
+        .is_some_and(|tasks| tasks.iter().any(|t| t.as_str() == Some(task)))
+}
+
+/// The original's `get_issues` filters, in its order.
+pub fn filter_issues(
+    state: &Value,
+    unresolved_only: bool,
+    blockers_only: bool,
+    task: Option<&str>,
+) -> Vec<Value> {
+    issues(state)
+        .iter()
+        .filter(|i| !unresolved_only || is_open(i))
+        .filter(|i| !blockers_only || is_blocker(i))
+        .filter(|i| task.is_none_or(|t| t.is_empty() || relates_to(i, t)))
+        .cloned()
+        .collect()
+}
+
+/// The unresolved blocker of a task, as the original's `get_task_blocker`.
+pub fn task_blocker<'a>(state: &'a Value, task: &str) -> Option<&'a Value> {
+    issues(state)
+        .iter()
+        .find(|i| is_blocker(i) && is_open(i) && relates_to(i, task))
+}
+
+/// Red when a task failed or an unresolved blocker is open.
+pub fn health(state: &Value) -> &'static str {
+    let failed = tasks(state).iter().any(|t| t["status"] == "Fail");
+    let blocked = issues(state).iter().any(|i| is_blocker(i) && is_open(i));
+    if failed || blocked { "Red" } else { "Green" }
+}
+
+/// One line of `statebox status`, as JSON.
+pub fn summary(release: &str, state: &Value) -> Value {
+    let count = |status: &str| {
+        tasks(state)
+            .iter()
+            .filter(|t| t["status"] == status)
+            .count()
+    };
+    let open: Vec<&Value> = issues(state).iter().filter(|i| is_open(i)).collect();
+    json!({
+        "release": release,
+        "health": health(state),
+        "tasks": {
+            "total": tasks(state).len(),
+            "pass": count("Pass"),
+            "fail": count("Fail"),
+            "in_progress": count("In Progress"),
+            "not_started": count("Not Started"),
+        },
+        "issues": {
+            "open": open.len(),
+            "open_blockers": open.iter().filter(|i| is_blocker(i)).count(),
+            "total": issues(state).len(),
+        },
+        "updated_at": state["updated_at"],
+    })
+}
+
+/// `X.Y.Z` as numbers, for ordering and grouping.
+pub fn version_key(release: &str) -> Vec<u64> {
+    release
+        .split(['.', '-'])
+        .map(|p| p.parse().unwrap_or(0))
+        .collect()
+}
+
+pub fn stream(release: &str) -> String {
+    release.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+/// `release_date` as the original parses it (`2026-Jul-01`); ISO dates too.
+pub fn release_date(text: &str) -> Option<chrono::NaiveDate> {
+    let text = text.trim();
+    chrono::NaiveDate::parse_from_str(text, "%Y-%b-%d")
+        .or_else(|_| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d"))
+        .ok()
+}
+
+/// The original's `discover_active_releases`: per y-stream the latest
+/// release, kept while today is at most one day past its `release_date`.
+pub fn active_releases(access: &dyn StateAccess) -> Result<Vec<String>, Failure> {
+    let releases = access.releases()?;
+    let mut latest: Vec<String> = Vec::new();
+    for release in releases {
+        match latest.last_mut() {
+            Some(last) if stream(last) == stream(&release) => {
+                if version_key(&release) > version_key(last) {
+                    *last = release;
+                }
+            }
+            _ => latest.push(release),
+        }
+    }
+    let today = chrono::Utc::now().date_naive();
+    let mut active = Vec::new();
+    for release in latest {
+        let Some(loaded) = access.load(&release)? else {
+            continue;
+        };
+        let date = loaded.json["metadata"]["release_date"]
+            .as_str()
+            .and_then(release_date);
+        if date.is_some_and(|d| today <= d + chrono::Days::new(1)) {
+            active.push(release);
+        }
+    }
+    Ok(active)
+}
