@@ -253,6 +253,15 @@ fn error(mark: Marker, message: String) -> ParseError {
 }
 
 fn scan_error(err: ScanError) -> ParseError {
+    // yaml-rust2 has a nesting limit of its own that flow collections
+    // ("[[[...") can reach before the builder sees the events: one message
+    // for both, naming our bound.
+    if err.info() == "recursion limit exceeded" {
+        return error(
+            *err.marker(),
+            format!("collections nest deeper than {MAX_DEPTH} levels"),
+        );
+    }
     error(*err.marker(), err.info().to_owned())
 }
 
