@@ -519,6 +519,28 @@ mod tests {
         assert!(missing.is_empty(), "without a help line: {missing:#?}");
     }
 
+    /// Every command's --help, as a snapshot: help is user interface, and a
+    /// change to it is reviewed as a diff (`cargo insta review`).
+    #[test]
+    fn help_of_every_command() {
+        fn walk(command: &mut clap::Command, path: String, out: &mut Vec<(String, String)>) {
+            out.push((path.clone(), command.render_long_help().to_string()));
+            for sub in command.get_subcommands_mut() {
+                if !sub.is_hide_set() && sub.get_name() != "help" {
+                    let name = format!("{path} {}", sub.get_name());
+                    walk(sub, name, out);
+                }
+            }
+        }
+        let mut command = Cli::command();
+        command.build();
+        let mut helps = Vec::new();
+        walk(&mut command, "statebox".into(), &mut helps);
+        for (path, help) in helps {
+            insta::assert_snapshot!(path.replace(' ', "__"), help, &path);
+        }
+    }
+
     #[test]
     fn store_options_only_on_commands_that_use_a_store() {
         let cli = Cli::command();

@@ -135,14 +135,22 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
         println!("no releases on {}", ctx.store.describe());
         return Ok(ExitCode::SUCCESS);
     }
+    // Pre-releases (4.21.0-rc.1) are longer than X.Y.Z: the column fits
+    // the longest.
+    let width = summaries
+        .iter()
+        .map(|s| s.release.to_string().len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
     println!(
-        "{:<10} {:<6} {:>5} {:>5} {:>5} {:>6}  {:>6} {:>8}  UPDATED",
+        "{:<width$} {:<6} {:>5} {:>5} {:>5} {:>6}  {:>6} {:>8}  UPDATED",
         "RELEASE", "HEALTH", "TASKS", "PASS", "FAIL", "ACTIVE", "ISSUES", "BLOCKERS"
     );
     for s in &summaries {
         let (open, blockers) = s.open_issues();
         println!(
-            "{:<10} {:<6} {:>5} {:>5} {:>5} {:>6}  {:>6} {:>8}  {}",
+            "{:<width$} {:<6} {:>5} {:>5} {:>5} {:>6}  {:>6} {:>8}  {}",
             s.release.to_string(),
             s.state.health().to_string(),
             s.state.tasks.len(),

@@ -22,6 +22,7 @@ mod merge_props;
 mod original_spec;
 mod remote;
 mod service;
+mod snapshots;
 mod support;
 mod surface;
 mod yaml_fuzz;
