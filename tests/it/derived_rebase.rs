@@ -387,10 +387,12 @@ fn regen_and_fmt_never_write_through_symlinks_and_keep_modes() {
     std::fs::remove_file(r.join(".secrets.baseline")).unwrap();
     std::fs::write(r.join(".secrets.baseline"), &scan.stdout).unwrap();
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    for wanted in [0o644, 0o664] {
+    for (shift, wanted) in [(1, 0o644), (2, 0o664)] {
         let file = r.join(".secrets.baseline");
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(wanted)).unwrap();
-        std::fs::write(r.join("a.yaml"), format!("x{wanted}: 1\n{moved}")).unwrap();
+        // Each round moves the findings further down.
+        let above = "above: 1\n".repeat(shift);
+        std::fs::write(r.join("a.yaml"), format!("{above}{moved}")).unwrap();
         let out = ok(r, &["regen"]);
         assert!(out.contains("regenerated .secrets.baseline"), "{out}");
         assert_eq!(mode(&file), wanted);

@@ -175,7 +175,8 @@ fn missing_effects(
                         .count()
                         == 1
                 }
-                _ => state["metadata"][meta_key(w, j)] == serde_json::json!(j),
+                // `meta set KEY=VALUE` stores the text typed.
+                _ => state["metadata"][meta_key(w, j)] == serde_json::json!(j.to_string()),
             };
             if !present {
                 missing.push(format!("writer {w} write {j}"));

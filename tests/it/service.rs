@@ -423,7 +423,7 @@ async fn exercise_every_tool(client: &Client, release: &str) {
             json!({"release": release, "issue": "nothing like it"})
         )
         .await,
-        "rejected"
+        "not_found"
     );
 }
 
