@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use statebox::merge::baseline::Baseline;
-use statebox::merge::regen;
+use statebox::worktree::regen;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -4,7 +4,7 @@
 
 use super::{CliError, Global, exit};
 use clap::Args;
-use statebox::merge::derived::{self, DerivedError};
+use statebox::worktree::derived::{self, DerivedError};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]

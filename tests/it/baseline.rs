@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use statebox::merge::baseline::{Baseline, BaselineConflict, FindingKey, merge_at_merge_time};
-use statebox::merge::regen::{self, Method, RegenError};
+use statebox::worktree::regen::{self, Method, RegenError};
 
 const INSTALL: &str = "detect-secrets 1.5.0 is required for these differential tests: \
                        pip install detect-secrets==1.5.0";
@@ -600,7 +600,7 @@ fn assert_relocation_agrees(tree: &Tree, merged: &Baseline) -> Vec<FindingKey> {
     let expected = Baseline::parse(&tree.scan_baseline(merged)).unwrap();
     let known: BTreeMap<FindingKey, _> = flags_of(merged);
     let supported =
-        |k: &FindingKey| statebox::merge::relocate::relocatable_type(&k.secret_type).is_some();
+        |k: &FindingKey| statebox::worktree::relocate::relocatable_type(&k.secret_type).is_some();
     let lines = |b: &Baseline| -> BTreeMap<FindingKey, (u64, Option<bool>, bool)> {
         b.findings()
             .filter(|(k, _)| known.contains_key(k) && supported(k))

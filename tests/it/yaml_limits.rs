@@ -124,7 +124,7 @@ fn a_hostile_config_store_or_rules_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join(".statebox")).unwrap();
         std::fs::write(dir.path().join(".statebox/derived.yaml"), &hostile).unwrap();
-        let err = statebox::merge::derived::load_rules(dir.path()).unwrap_err();
+        let err = statebox::worktree::derived::load_rules(dir.path()).unwrap_err();
         assert!(err.to_string().contains(".statebox/derived.yaml"), "{err}");
     }
 }

@@ -13,5 +13,6 @@ pub mod schema;
 pub mod sync;
 pub mod text;
 pub mod timestamp;
+pub mod worktree;
 pub mod write;
 pub mod yaml;

@@ -5,6 +5,9 @@
 //! line: lines drift whenever anything above a finding changes, and
 //! detect-secrets itself matches audit decisions by that key.
 
+/// The file detect-secrets keeps its findings and audit decisions in.
+pub const BASELINE_NAME: &str = ".secrets.baseline";
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -454,7 +457,7 @@ fn write_python_str(out: &mut String, s: &str) {
 /// Merges three versions of a baseline at merge time, before the merged tree
 /// exists: settings three-way, findings unioned, audit flags three-way per
 /// finding, `generated_at` the latest. Line numbers are provisional until
-/// [`crate::merge::regen::regenerate`] runs on the final tree.
+/// [`crate::worktree::regen::regenerate`] runs on the final tree.
 ///
 /// The result does not depend on which side is "ours".
 pub fn merge_at_merge_time(

@@ -7,8 +7,9 @@
 //! merge-file`) written in place, so the user sees the usual conflict
 //! markers instead of a silently kept "ours".
 
-use super::baseline::{Baseline, BaselineConflict, BaselineParseError, merge_at_merge_time};
-use super::derived::BASELINE_NAME;
+use super::baseline::{
+    BASELINE_NAME, Baseline, BaselineConflict, BaselineParseError, merge_at_merge_time,
+};
 use super::state::merge_files;
 use crate::model::State;
 use crate::release::Release;

@@ -18,14 +18,13 @@
 //! what was regenerated, so the branch ends consistent and the commit is
 //! easy to review or drop.
 
-use super::baseline::Baseline;
 use super::regen::{self, Method};
+use crate::merge::baseline::{BASELINE_NAME, Baseline};
 use git2::{Repository, StatusOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub const RULES_FILE: &str = ".statebox/derived.yaml";
-pub const BASELINE_NAME: &str = ".secrets.baseline";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {

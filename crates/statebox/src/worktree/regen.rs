@@ -12,8 +12,8 @@ use std::process::Command;
 use serde_json::Value;
 use thiserror::Error;
 
-use super::baseline::{Baseline, BaselineParseError, FindingKey, VERSION};
 use super::relocate::{self, LineFilters};
+use crate::merge::baseline::{Baseline, BaselineParseError, FindingKey, VERSION};
 
 /// How the findings' lines were established.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,7 +292,7 @@ pub fn relocate(
                 hashed_secret: finding.hashed_secret.clone(),
             };
             // One entry per key, as detect-secrets writes.
-            let duplicate = kept.iter().any(|k: &super::baseline::Finding| {
+            let duplicate = kept.iter().any(|k: &crate::merge::baseline::Finding| {
                 k.secret_type == finding.secret_type && k.hashed_secret == finding.hashed_secret
             });
             if duplicate {
