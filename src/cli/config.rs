@@ -79,11 +79,23 @@ enum ConfigCommand {
 
 impl From<ConfigStoreError> for CliError {
     fn from(e: ConfigStoreError) -> Self {
-        let code = match e {
-            ConfigStoreError::KeyNotFound(_) => exit::NOT_FOUND,
-            _ => exit::CONFIG_STORE,
+        let (code, hint) = match e {
+            ConfigStoreError::KeyNotFound(_) => (exit::NOT_FOUND, ""),
+            ConfigStoreError::NoIdentity => (
+                exit::CONFIG_STORE,
+                "\nhint: pass --identity FILE, or set one of those variables",
+            ),
+            ConfigStoreError::NoPassphrase => (
+                exit::CONFIG_STORE,
+                "\nhint: pass --passphrase (prompted on a terminal)",
+            ),
+            ConfigStoreError::NoRecipientsFile { .. } => (
+                exit::CONFIG_STORE,
+                "\nhint: run `statebox config encrypt` or `statebox config rekey` with the full recipient list",
+            ),
+            _ => (exit::CONFIG_STORE, ""),
         };
-        CliError::new(code, e.to_string())
+        CliError::new(code, format!("{e}{hint}"))
     }
 }
 

@@ -290,11 +290,18 @@ impl From<CatalogError> for CliError {
 
 impl From<BackendError> for CliError {
     fn from(e: BackendError) -> Self {
-        let code = match e {
-            BackendError::RemoteUnreachable { .. } => exit::REMOTE_UNREACHABLE,
-            _ => exit::ENVIRONMENT,
+        let (code, hint) = match e {
+            BackendError::RemoteUnreachable { .. } => (
+                exit::REMOTE_UNREACHABLE,
+                "\nhint: `statebox sync` delivers them later",
+            ),
+            BackendError::RemoteAhead { .. } => (
+                exit::ENVIRONMENT,
+                "\nhint: `statebox sync` integrates the remote's commits and pushes",
+            ),
+            _ => (exit::ENVIRONMENT, ""),
         };
-        CliError::new(code, e.to_string())
+        CliError::new(code, format!("{e}{hint}"))
     }
 }
 
@@ -306,11 +313,15 @@ impl From<LoadError> for CliError {
 
 impl From<OpError> for CliError {
     fn from(e: OpError) -> Self {
-        let code = match e {
-            OpError::NoSuchIssue { .. } => exit::NOT_FOUND,
-            _ => exit::INVALID_INPUT,
+        let (code, hint) = match e {
+            OpError::NoSuchIssue { .. } => (exit::NOT_FOUND, ""),
+            OpError::SecondBlocker { .. } => (
+                exit::INVALID_INPUT,
+                "\nhint: resolve it first, or add this issue without --blocker",
+            ),
+            _ => (exit::INVALID_INPUT, ""),
         };
-        CliError::new(code, e.to_string())
+        CliError::new(code, format!("{e}{hint}"))
     }
 }
 

@@ -224,10 +224,10 @@ impl SyncedGit {
                     ..SyncReport::default()
                 })
             }
-            Push::Rejected(message) => Err(BackendError::Remote {
+            Push::Rejected(message) => Err(BackendError::RemoteAhead {
                 remote: self.remote.clone(),
                 reason: format!(
-                    "push rejected ({message}): the remote has commits this branch lacks; `statebox sync` integrates and pushes"
+                    "push rejected ({message}): the remote has commits this branch lacks"
                 ),
             }),
         }
@@ -268,10 +268,10 @@ impl SyncedGit {
                 }
             }
         }
-        Err(BackendError::Remote {
+        Err(BackendError::RemoteAhead {
             remote: self.remote.clone(),
             reason: format!(
-                "gave up after {} pushes: other machines kept pushing first; {} commit(s) are kept locally, `statebox sync` delivers them",
+                "gave up after {} pushes: other machines kept pushing first; {} commit(s) are kept locally",
                 self.retry.attempts,
                 self.pending()?
             ),

@@ -47,7 +47,7 @@ pub enum BackendError {
     Unsupported(&'static str),
     /// The write is committed locally but could not reach the remote.
     #[error(
-        "remote '{remote}' is unreachable ({reason}); {pending} commit(s) kept locally on branch '{branch}'; `statebox sync` delivers them"
+        "remote '{remote}' is unreachable ({reason}); {pending} commit(s) kept locally on branch '{branch}'"
     )]
     RemoteUnreachable {
         remote: String,
@@ -59,6 +59,10 @@ pub enum BackendError {
     GitHub { repo: String, reason: String },
     #[error("remote '{remote}': {reason}")]
     Remote { remote: String, reason: String },
+    /// The remote has commits the local branch lacks; integrating them
+    /// (fetch, replay) and pushing again delivers the local ones.
+    #[error("remote '{remote}': {reason}")]
+    RemoteAhead { remote: String, reason: String },
     /// A local commit the remote lacks cannot be replayed on the remote's tip.
     #[error(
         "commit {commit} on branch '{branch}' has no valid Statebox-Op trailer ({reason}), so it cannot be replayed onto the remote; merge it by hand"

@@ -82,13 +82,13 @@ pub enum ConfigStoreError {
     #[error("config store is neither an age file (binary or armored) nor a JWE compact token")]
     UnknownFormat,
     #[error(
-        "no age identity configured: pass --identity FILE or set \
-         {ENV_KEY_FILE}, {ENV_SOPS_KEY_FILE} or {ENV_SOPS_KEY}"
+        "no age identity configured (none of {ENV_KEY_FILE}, {ENV_SOPS_KEY_FILE}, \
+         {ENV_SOPS_KEY} is set)"
     )]
     NoIdentity,
     #[error(
-        "the config store is passphrase-encrypted: pass --passphrase (prompted on a TTY) \
-         or set {ENV_PASSPHRASE}"
+        "the config store is passphrase-encrypted and no passphrase was given \
+         ({ENV_PASSPHRASE} is not set)"
     )]
     NoPassphrase,
     #[error("the config store is a legacy JWE token: set {ENV_JWK} to its key")]
@@ -124,7 +124,7 @@ pub enum ConfigStoreError {
     NoRecipients,
     #[error(
         "{store} has no recipients file {recipients}: statebox cannot tell whom the store is \
-         encrypted to; run `statebox config encrypt` or `config rekey` with the full recipient list"
+         encrypted to"
     )]
     NoRecipientsFile { store: PathBuf, recipients: PathBuf },
     #[error("{0} cannot decrypt the config store (it is not one of its recipients)")]

@@ -128,9 +128,7 @@ pub enum OpError {
     EmptyIssue,
     #[error("issue text is {chars} characters long; the limit is {ISSUE_TEXT_MAX}")]
     IssueTooLong { chars: usize },
-    #[error(
-        "task '{task}' already has an unresolved blocker: '{existing}'; resolve it first or add this issue without --blocker"
-    )]
+    #[error("task '{task}' already has an unresolved blocker: '{existing}'")]
     SecondBlocker { task: String, existing: String },
     #[error("no unresolved issue matches '{query}'{}", if *resolved_match { " (a resolved one does)" } else { "" })]
     NoSuchIssue { query: String, resolved_match: bool },
