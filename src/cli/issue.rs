@@ -112,7 +112,8 @@ pub fn issue_line(issue: &Issue) -> String {
     } else {
         format!(" (tasks: {})", issue.related_tasks.join(", "))
     };
-    format!("[{}] {}{tasks}", flags.join(", "), issue.issue)
+    let line = format!("[{}] {}{tasks}", flags.join(", "), issue.issue);
+    super::printable(&line).into_owned()
 }
 
 fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {

@@ -320,9 +320,11 @@ pub fn run(ctx: &Context, command: MetaCommand) -> Result<ExitCode, CliError> {
                     Value::Map(_) | Value::Seq(_) => print!("{}", yaml::to_string(value)),
                     scalar => println!(
                         "{}",
-                        to_json(scalar)
-                            .as_str()
-                            .map_or_else(|| to_json(scalar).to_string(), str::to_owned)
+                        super::printable(
+                            &to_json(scalar)
+                                .as_str()
+                                .map_or_else(|| to_json(scalar).to_string(), str::to_owned)
+                        )
                     ),
                 }
             }

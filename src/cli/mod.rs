@@ -440,10 +440,38 @@ fn report(outcome: &write::Outcome) {
     match &outcome.written {
         Some(version) => {
             let id = version.0.as_deref().unwrap_or_default();
-            println!("{} ({})", outcome.message, &id[..id.len().min(12)]);
+            println!(
+                "{} ({})",
+                printable(&outcome.message),
+                &id[..id.len().min(12)]
+            );
         }
-        None => println!("{}: already up to date, nothing written", outcome.message),
+        None => println!(
+            "{}: already up to date, nothing written",
+            printable(&outcome.message)
+        ),
     }
+}
+
+/// Text from the store as it may reach a terminal: control characters
+/// other than newline and tab (C0, DEL, C1) are shown escaped (`\u{1b}`),
+/// so a state file cannot move the cursor, retitle the window or hide text.
+/// `--json` and `--yaml` print exactly what is stored instead.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let control = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if control(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 fn print_json(value: &serde_json::Value) {

@@ -1,6 +1,7 @@
 //! Read-only views: `show`, `status`, `log`.
 
 use super::issue::issue_line;
+use super::printable;
 use super::{CliError, Context, ReleaseArg, exit, print_json};
 use clap::Args;
 use statebox::model::{State, Status};
@@ -57,7 +58,8 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<ExitCode, CliError> {
                 serde_json::Value::String(s) => s,
                 other => other.to_string(),
             };
-            println!("  {}: {shown}", key.as_str().unwrap_or_default());
+            let key = key.as_str().unwrap_or_default();
+            println!("  {}: {}", printable(key), printable(&shown));
         }
         println!("tasks:");
         for task in &state.tasks {
@@ -66,7 +68,12 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<ExitCode, CliError> {
                 task.started_at.as_deref().unwrap_or("-"),
                 task.completed_at.as_deref().unwrap_or("-")
             );
-            println!("  {:<28} {:<12} {span}", task.name, task.status.as_str());
+            println!(
+                "  {:<28} {:<12} {}",
+                printable(&task.name),
+                task.status.as_str(),
+                printable(&span)
+            );
         }
         println!("issues:");
         for issue in &state.issues {
@@ -185,8 +192,8 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<ExitCode, CliError> {
                 "{} {} {:<16} {}",
                 &e.commit[..12],
                 e.time,
-                e.author,
-                e.message
+                printable(&e.author),
+                printable(&e.message)
             );
         }
     }

@@ -145,12 +145,19 @@ fn get(ctx: &Context, args: GetArgs) -> Result<ExitCode, CliError> {
     if args.json {
         print_json(&task_json(task));
     } else {
-        println!("task:      {}", task.name);
+        let printable = super::printable;
+        println!("task:      {}", printable(&task.name));
         println!("status:    {}", task.status);
-        println!("started:   {}", task.started_at.as_deref().unwrap_or("-"));
-        println!("completed: {}", task.completed_at.as_deref().unwrap_or("-"));
+        println!(
+            "started:   {}",
+            printable(task.started_at.as_deref().unwrap_or("-"))
+        );
+        println!(
+            "completed: {}",
+            printable(task.completed_at.as_deref().unwrap_or("-"))
+        );
         if let Some(result) = &task.result {
-            println!("result:\n{result}");
+            println!("result:\n{}", printable(result));
         }
     }
     Ok(ExitCode::SUCCESS)

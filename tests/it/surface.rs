@@ -55,3 +55,62 @@ fn store_options_work_before_and_after_the_command() {
     let refused = fails(repo.path(), &["--dir", dir, "fmt", "x.yaml"], 2);
     assert!(refused.contains("--dir"), "{refused}");
 }
+
+/// A state file that arrived on the branch may hold terminal control
+/// sequences (the write path cleans what statebox writes, not what others
+/// wrote). Human output shows them escaped; --json keeps them exactly.
+#[test]
+fn human_output_escapes_terminal_controls() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("_releases/4.19/statebox/4.19.1.yaml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(
+        &file,
+        "schema_version: '1.0'\nrelease: 4.19.1\ncreated_at: '2026-06-25T13:00:13Z'\n\
+         updated_at: '2026-06-25T13:00:13Z'\nmetadata:\n  note: \"a\\e]0;pwned\\ab\"\n\
+         tasks:\n- name: drop-bugs\n  status: Pass\n  started_at: null\n  completed_at: null\n\
+         \x20 result: \"ok\\e[2Jgone\\x07\\nnext\\tline\"\nissues:\n\
+         - issue: \"flaky\\e[8m hidden\"\n  reported_at: '2026-06-25T13:00:13Z'\n  resolved: false\n\
+         \x20 resolution: null\n  blocker: false\n  related_tasks: []\n",
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    for args in [
+        vec!["task", "get", "-r", "4.19.1", "drop-bugs"],
+        vec!["show", "-r", "4.19.1"],
+        vec!["issue", "list", "-r", "4.19.1"],
+        vec!["meta", "get", "-r", "4.19.1", "note"],
+    ] {
+        let out = ok(dir.path(), &[&args[..], &["--dir", d]].concat());
+        assert!(
+            !out.contains(['\u{1b}', '\u{7}']),
+            "{args:?} passed a control through: {out:?}"
+        );
+        assert!(out.contains("\\u{1b}"), "{args:?}: {out:?}");
+    }
+    let task = ok(
+        dir.path(),
+        &[
+            "task",
+            "get",
+            "-r",
+            "4.19.1",
+            "drop-bugs",
+            "--json",
+            "--dir",
+            d,
+        ],
+    );
+    assert!(
+        task.contains("ok\\u001b[2Jgone\\u0007\\nnext\\tline"),
+        "{task}"
+    );
+    let shown = ok(
+        dir.path(),
+        &["task", "get", "-r", "4.19.1", "drop-bugs", "--dir", d],
+    );
+    assert!(
+        shown.contains("next\tline"),
+        "newline and tab stay: {shown:?}"
+    );
+}
