@@ -70,7 +70,7 @@ pub struct Cli {
 /// Where the state lives. Flattened only into the commands that read or
 /// write state, so `fmt`, `merge-driver`, `config` and `completions` do not
 /// list options they would ignore.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 #[command(next_help_heading = "Store options")]
 pub struct Global {
     /// Repository holding the record branch [default: the current directory]

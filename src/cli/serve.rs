@@ -334,17 +334,6 @@ struct Access {
     writing: Mutex<()>,
 }
 
-fn copy_global(g: &Global) -> Global {
-    Global {
-        repo: g.repo.clone(),
-        branch: g.branch.clone(),
-        dir: g.dir.clone(),
-        remote: g.remote.clone(),
-        github: g.github.clone(),
-        catalog: g.catalog.clone(),
-    }
-}
-
 fn parse_release(release: &str) -> Result<Release, CliError> {
     Ok(release.parse::<Release>()?)
 }
@@ -373,7 +362,7 @@ impl Access {
             None => None,
         };
         Ok(Access {
-            global: copy_global(global),
+            global: global.clone(),
             catalog,
             config,
             writing: Mutex::new(()),
