@@ -28,10 +28,13 @@ use git2::Oid;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
+/// Why an audit or a repair could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
+    /// Reading the record branch's history failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// The `since` revision does not resolve to a commit; carries it as given.
     #[error("revision '{0}' does not exist in the repository")]
     UnknownRevision(String),
 }
@@ -80,37 +83,52 @@ pub enum LossStatus {
     /// Still lost: `--repair` puts it back.
     Open,
     /// A statebox repair commit put it back.
-    Repaired { by: String },
+    Repaired {
+        /// The repair commit.
+        by: String,
+    },
     /// A later commit happened to put the same value back.
     Restored,
     /// Someone changed the part on purpose since; that change stands.
-    Superseded { by: String },
+    Superseded {
+        /// The first later commit that meant to change the part.
+        by: String,
+    },
 }
 
 /// One commit, as the audit names it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CommitRef {
+    /// Full hex object id.
     pub commit: String,
+    /// First line of the message.
     pub subject: String,
+    /// Committer time, as statebox writes timestamps (UTC, `Z`).
     pub time: String,
+    /// Author name.
     pub author: String,
 }
 
 /// An update that a later commit reverted without saying so.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Loss {
+    /// The release whose state file lost the update.
     pub release: Release,
+    /// The part of the state that was reverted.
     pub part: Part,
-    /// The commit whose update was lost, and the value it had set
-    /// (`None`: it had removed the part).
+    /// The commit whose update was lost.
     pub lost: CommitRef,
+    /// The value it had set (`None`: it had removed the part).
     pub lost_value: Option<Value>,
-    /// The commit that reverted it, and what it left.
+    /// The commit that reverted it.
     pub reverted_by: CommitRef,
+    /// What that commit left in the part (`None`: it removed the part).
     pub rewound_to: Option<Value>,
+    /// Which lost-update pattern the trace matches.
     pub pattern: Pattern,
     /// The part at the branch tip.
     pub current: Option<Value>,
+    /// Whether it is still lost.
     pub status: LossStatus,
 }
 
@@ -118,22 +136,29 @@ pub struct Loss {
 /// next readable version against the last readable one as deliberate.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Unreadable {
+    /// The state file's path on the branch.
     pub path: String,
+    /// The commit that wrote the unreadable version.
     pub commit: String,
+    /// Why it does not parse.
     pub error: String,
 }
 
+/// What an audit found on a record branch.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// State files audited.
     pub files: usize,
     /// Commits that changed an audited file.
     pub commits: usize,
+    /// Versions that could not be judged because they do not parse.
     pub unreadable: Vec<Unreadable>,
+    /// Every lost update found, whatever its status.
     pub losses: Vec<Loss>,
 }
 
 impl Report {
+    /// The losses still open, which `--repair` would put back.
     pub fn open(&self) -> impl Iterator<Item = &Loss> {
         self.losses.iter().filter(|l| l.status == LossStatus::Open)
     }
@@ -468,7 +493,9 @@ pub fn audit(
 /// A repair commit made (or found unneeded) for one release.
 #[derive(Debug, Clone)]
 pub struct Repair {
+    /// The release repaired.
     pub release: Release,
+    /// The parts of its open losses.
     pub parts: Vec<Part>,
     /// The commit written; `None` when every part had changed since.
     pub commit: Option<String>,

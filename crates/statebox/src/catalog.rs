@@ -59,14 +59,18 @@ const DEFAULT_TASKS: [(&str, &[&str]); 13] = [
 const DEFAULT_ALIAS_OWNERS: [(&str, &str); 1] =
     [("Check CVE tracker bugs", "check-cve-tracker-bug")];
 
+/// One task of a catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogEntry {
+    /// The task name state files store (the kebab case of the display name).
     pub name: String,
+    /// The name release jobs print, as written in the catalog.
     pub display_name: String,
     /// Other labels status lines use for this task, as written.
     pub aliases: Vec<String>,
 }
 
+/// The tasks a release has, and how status-line labels resolve to them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Catalog {
     entries: Vec<CatalogEntry>,
@@ -74,15 +78,25 @@ pub struct Catalog {
     aliases: Vec<(String, usize)>,
 }
 
+/// Why a catalog file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
+    /// The file could not be read.
     #[error("cannot read task catalog {path}: {source}")]
     Read {
+        /// The catalog file, as shown to the user.
         path: String,
+        /// Why reading failed.
         source: std::io::Error,
     },
+    /// The file reads but is not a usable catalog.
     #[error("task catalog {path}: {reason}")]
-    Invalid { path: String, reason: String },
+    Invalid {
+        /// The catalog file, as shown to the user.
+        path: String,
+        /// What is wrong, with the line where there is one.
+        reason: String,
+    },
 }
 
 /// `Push to CDN Staging` -> `push-to-cdn-staging`. Also accepts a task name
@@ -194,6 +208,7 @@ impl Catalog {
         Ok(catalog)
     }
 
+    /// The tasks, in catalog order.
     pub fn entries(&self) -> &[CatalogEntry] {
         &self.entries
     }
@@ -218,6 +233,7 @@ impl Catalog {
         Some(&self.entries[chosen.1])
     }
 
+    /// The task names, in catalog order.
     pub fn names(&self) -> Vec<&str> {
         self.entries.iter().map(|e| e.name.as_str()).collect()
     }

@@ -12,12 +12,15 @@ use std::str::FromStr;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Release(semver::Version);
 
+/// A text that is not a release version.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "invalid release '{given}': expected a version X.Y.Z, optionally with a pre-release such as 4.21.0-rc.1 ({reason})"
 )]
 pub struct InvalidRelease {
+    /// The text as given.
     pub given: String,
+    /// What SemVer parsing (or the length limit) rejected.
     pub reason: String,
 }
 

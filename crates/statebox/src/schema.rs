@@ -4,7 +4,7 @@
 use crate::yaml::Value;
 use std::sync::LazyLock;
 
-pub const SCHEMA_JSON: &str = include_str!("../../../schema/statebox.schema.json");
+const SCHEMA_JSON: &str = include_str!("../../../schema/statebox.schema.json");
 
 static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
     let schema: serde_json::Value =

@@ -27,9 +27,17 @@ pub enum IdentitySource {
     /// `--identity PATH`.
     Arg(PathBuf),
     /// A variable naming a file (`STATEBOX_AGE_KEY_FILE`, `SOPS_AGE_KEY_FILE`).
-    EnvFile { var: &'static str, path: PathBuf },
+    EnvFile {
+        /// The variable's name.
+        var: &'static str,
+        /// The file it names.
+        path: PathBuf,
+    },
     /// `SOPS_AGE_KEY`: the key text itself.
-    EnvText { var: &'static str },
+    EnvText {
+        /// The variable's name.
+        var: &'static str,
+    },
 }
 
 impl fmt::Display for IdentitySource {
@@ -129,6 +137,8 @@ impl Keys {
         self.identity.as_ref().map(|(source, _)| source)
     }
 
+    /// Whether a passphrase was given or found, so the CLI knows whether to
+    /// prompt for one.
     pub fn has_passphrase(&self) -> bool {
         self.passphrase.is_some()
     }

@@ -69,109 +69,190 @@ pub use keys::{
 /// Everything that can go wrong with a config store.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigStoreError {
+    /// The store file could not be read.
     #[error("cannot read config store {path}: {source}")]
     Read {
+        /// The store file.
         path: PathBuf,
+        /// Why reading failed.
         source: std::io::Error,
     },
+    /// The store or its recipients file could not be written.
     #[error("cannot write config store {path}: {source}")]
     Write {
+        /// The file being written.
         path: PathBuf,
+        /// Why writing failed.
         source: std::io::Error,
     },
+    /// The bytes are none of the formats statebox reads.
     #[error("config store is neither an age file (binary or armored) nor a JWE compact token")]
     UnknownFormat,
+    /// A recipient-encrypted store needs an identity and none is configured.
     #[error(
         "no age identity configured (none of {ENV_KEY_FILE}, {ENV_SOPS_KEY_FILE}, \
          {ENV_SOPS_KEY} is set)"
     )]
     NoIdentity,
+    /// A passphrase-encrypted store needs a passphrase and none was given.
     #[error(
         "the config store is passphrase-encrypted and no passphrase was given \
          ({ENV_PASSPHRASE} is not set)"
     )]
     NoPassphrase,
+    /// A legacy JWE store needs its key and none was given.
     #[error("the config store is a legacy JWE token: set {ENV_JWK} to its key")]
     NoJwk,
+    /// The JWE key is not 16 bytes; carries its actual length.
     #[error("{ENV_JWK} must be 16 bytes (an A128GCM key), it is {0} bytes")]
     JwkLength(usize),
+    /// The age identity file could not be read.
     #[error("cannot read age identity file {path}: {source}")]
     KeyFile {
+        /// The identity file.
         path: PathBuf,
+        /// Why reading failed.
         source: std::io::Error,
     },
+    /// The configured identity file is a directory.
     #[error("age identity file {0} is a directory, not a file")]
     KeyFileIsDirectory(PathBuf),
+    /// The identity file is readable by others, so its key may have leaked.
     #[error(
         "age identity file {path} is accessible by group or others (mode {mode:03o}); \
          refusing to use it, run `chmod 600 {path}`"
     )]
-    KeyFilePermissions { path: PathBuf, mode: u32 },
+    KeyFilePermissions {
+        /// The identity file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A line of an identity source is neither blank, a comment nor an age
+    /// secret key.
     #[error("{source_name}: line {line} is not an age identity (AGE-SECRET-KEY-1...)")]
-    NotAnIdentity { source_name: String, line: usize },
+    NotAnIdentity {
+        /// The file or environment variable the identities came from.
+        source_name: String,
+        /// The 1-based line number.
+        line: usize,
+    },
+    /// An identity source holds no key at all; carries the source's name.
     #[error("{0} contains no age identity")]
     NoIdentityInSource(String),
+    /// A recipients file could not be read.
     #[error("cannot read recipients file {path}: {source}")]
     RecipientsFile {
+        /// The recipients file.
         path: PathBuf,
+        /// Why reading failed.
         source: std::io::Error,
     },
+    /// A recipient is not an `age1...` public key; carries the text given.
     #[error("{0:?} is not an age X25519 recipient (age1...)")]
     BadRecipient(String),
+    /// A secret key was given where a public key belongs, which would
+    /// publish it in the recipients file.
     #[error("a secret key (AGE-SECRET-KEY-...) was given as a recipient; give its public key")]
     SecretKeyAsRecipient,
+    /// Encrypting to an empty recipient list would lock everyone out.
     #[error("no recipients: the store would be readable by nobody")]
     NoRecipients,
+    /// A recipient-encrypted store has no recipients file to re-encrypt to.
     #[error(
         "{store} has no recipients file {recipients}: statebox cannot tell whom the store is \
          encrypted to"
     )]
-    NoRecipientsFile { store: PathBuf, recipients: PathBuf },
+    NoRecipientsFile {
+        /// The store file.
+        store: PathBuf,
+        /// Where its recipients file was expected.
+        recipients: PathBuf,
+    },
+    /// None of the configured identities is a recipient; carries their source.
     #[error("{0} cannot decrypt the config store (it is not one of its recipients)")]
     WrongIdentity(String),
+    /// The passphrase does not decrypt the store.
     #[error("wrong passphrase for the config store")]
     WrongPassphrase,
+    /// The store's scrypt work factor would take far too long here, which is
+    /// how a hostile store could hang statebox.
     #[error(
         "the config store's passphrase work factor 2^{required} is far above this machine's \
          2^{target}; refusing to spend that long"
     )]
-    ExcessiveWork { required: u8, target: u8 },
+    ExcessiveWork {
+        /// The store's work factor (log2).
+        required: u8,
+        /// What this machine does in about a second (log2).
+        target: u8,
+    },
+    /// The age data is damaged; carries what age reported.
     #[error("config store is corrupted or truncated: {0}")]
     Corrupt(String),
+    /// A legacy JWE header names a key algorithm other than `dir`.
     #[error("legacy JWE config store: unsupported alg {0:?}, only \"dir\" is supported")]
     JweAlg(String),
+    /// A legacy JWE header names a content cipher other than `A128GCM`.
     #[error("legacy JWE config store: unsupported enc {0:?}, only \"A128GCM\" is supported")]
     JweEnc(String),
+    /// A legacy JWE token does not have the compact shape; carries which part is bad.
     #[error("legacy JWE config store is malformed: bad {0}")]
     JweMalformed(&'static str),
+    /// A legacy JWE token fails authentication.
     #[error("legacy JWE config store does not decrypt: wrong {ENV_JWK} or corrupted token")]
     JweDecrypt,
+    /// The decrypted content is not UTF-8.
     #[error("config store content is not UTF-8 text")]
     NotUtf8,
+    /// The decrypted content does not parse; carries the position only, so
+    /// no plaintext is printed.
     #[error("config store content is not valid YAML/JSON{0}")]
     InvalidContent(String),
+    /// The decrypted content parses but is not a mapping; carries what it is.
     #[error("config store content must be a mapping at the top level, found {0}")]
     NotAMapping(&'static str),
+    /// A dotted key path cannot be parsed.
     #[error("key path {path:?}: {reason}")]
-    BadKeyPath { path: String, reason: &'static str },
+    BadKeyPath {
+        /// The path as given.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// No value at the given key path; carries the path.
     #[error("key {0:?} not found in the config store")]
     KeyNotFound(String),
+    /// A release entry's field has the wrong shape to be copied into a state.
     #[error("config store entry for {release}: {field} must be {expected}")]
     ReleaseEntryShape {
+        /// The release the entry is for.
         release: String,
+        /// The offending field.
         field: String,
+        /// The shape it must have.
         expected: &'static str,
     },
+    /// The private temporary file for `config edit` could not be made or read.
     #[error("cannot create the private temporary file for editing: {source}")]
-    EditTemp { source: std::io::Error },
-    #[error("cannot start editor {editor:?}: {source}")]
-    EditorSpawn {
-        editor: String,
+    EditTemp {
+        /// Why it failed.
         source: std::io::Error,
     },
+    /// The editor could not be started.
+    #[error("cannot start editor {editor:?}: {source}")]
+    EditorSpawn {
+        /// The editor command.
+        editor: String,
+        /// Why starting it failed.
+        source: std::io::Error,
+    },
+    /// The editor exited unsuccessfully, so its result is not trusted.
     #[error("editor {editor:?} failed ({status}); the store is unchanged")]
     EditorFailed {
+        /// The editor command.
         editor: String,
+        /// How it exited.
         status: std::process::ExitStatus,
     },
 }
@@ -180,9 +261,15 @@ pub enum ConfigStoreError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreFormat {
     /// age, encrypted to X25519 recipients.
-    AgeRecipients { armored: bool },
+    AgeRecipients {
+        /// ASCII-armored rather than binary.
+        armored: bool,
+    },
     /// age, encrypted with a passphrase (scrypt).
-    AgePassphrase { armored: bool },
+    AgePassphrase {
+        /// ASCII-armored rather than binary.
+        armored: bool,
+    },
     /// Legacy JWE compact token.
     Jwe,
 }
@@ -260,9 +347,12 @@ pub fn decrypt(bytes: &[u8], keys: &Keys) -> Result<SecretSlice<u8>, ConfigStore
 
 /// How to encrypt a store.
 pub enum Encryption {
+    /// age, to these X25519 public keys.
     Recipients(Vec<x25519::Recipient>),
+    /// age, with this passphrase (scrypt).
     Passphrase(SecretString),
-    /// Legacy JWE; only to keep an edited legacy store legacy.
+    /// Legacy JWE with this 16-byte key; only to keep an edited legacy
+    /// store legacy.
     Jwe(SecretString),
 }
 
@@ -388,10 +478,12 @@ pub struct StoreFile {
 }
 
 impl StoreFile {
+    /// The store at `path`; nothing is read until it is used.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         StoreFile { path: path.into() }
     }
 
+    /// The store file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -410,6 +502,7 @@ impl StoreFile {
         })
     }
 
+    /// Reads the store and tells its format (see [`detect_format`]).
     pub fn format(&self) -> Result<StoreFormat, ConfigStoreError> {
         detect_format(&self.read_bytes()?)
     }

@@ -47,11 +47,15 @@ struct Child {
 
 /// Where the transitions go.
 pub struct Target<'a> {
+    /// The record store written to.
     pub store: &'a dyn Backend,
+    /// The release whose tasks the output drives.
     pub release: Release,
+    /// The tasks status lines may name.
     pub catalog: &'a Catalog,
 }
 
+/// How a session reads its input.
 #[derive(Debug, Clone, Default)]
 pub struct LiveOptions {
     /// The task the whole output belongs to (`--task`).
@@ -60,15 +64,21 @@ pub struct LiveOptions {
     pub strict: bool,
 }
 
+/// Why a session stopped before its input ended.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
+    /// A transition could not be recorded.
     #[error(transparent)]
     Record(#[from] RecordError),
+    /// The final write failed.
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// The command could not be started (or none was given).
     #[error("cannot run {program}: {source}")]
     Spawn {
+        /// The program, empty if none was given.
         program: String,
+        /// Why starting it failed.
         source: std::io::Error,
     },
 }
@@ -80,6 +90,7 @@ pub struct Ending {
     pub signal: Option<i32>,
     /// How the child exited ([`Session::run`] only).
     pub child: Option<ExitStatus>,
+    /// Commits written.
     pub commits: usize,
 }
 
@@ -103,6 +114,8 @@ pub struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
+    /// A session writing to `target`; nothing runs until [`ingest`](Self::ingest)
+    /// or [`run`](Self::run).
     pub fn new(target: Target<'a>, options: LiveOptions) -> Self {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         Session {
@@ -113,6 +126,8 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// A handle for handing in signals; take it before [`ingest`](Self::ingest)
+    /// or [`run`](Self::run), which consume the session.
     pub fn signals(&self) -> SignalSender {
         SignalSender(self.tx.clone())
     }

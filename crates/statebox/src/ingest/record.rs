@@ -18,14 +18,21 @@ use std::time::{Duration, Instant};
 /// How long a burst of transitions may gather before it is written.
 pub const COALESCE: Duration = Duration::from_millis(150);
 
+/// Why transitions could not be recorded.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
+    /// In strict mode, a status line named a task outside the catalog.
     #[error("status line names task [{display_name}], which is not in the task catalog")]
-    UnknownTask { display_name: String },
+    UnknownTask {
+        /// The task as the status line names it.
+        display_name: String,
+    },
+    /// Writing a burst failed.
     #[error(transparent)]
     Write(#[from] WriteError),
 }
 
+/// Writes scanned transitions to one release, a burst at a time.
 pub struct Recorder<'a> {
     store: &'a dyn Backend,
     release: Release,
@@ -40,6 +47,8 @@ pub struct Recorder<'a> {
 }
 
 impl<'a> Recorder<'a> {
+    /// A recorder for `release`; `strict` makes a task outside `catalog` an
+    /// error instead of a warning.
     pub fn new(
         store: &'a dyn Backend,
         release: Release,

@@ -51,6 +51,7 @@ use crate::text;
 /// from being buffered whole.
 pub const MAX_STATUS_LINE: usize = 4096;
 
+/// What a scanner looks for and keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanOptions {
     /// `--task`: display name or task name (`Push to CDN Staging` or
@@ -78,6 +79,7 @@ impl Default for ScanOptions {
 pub struct Transition {
     /// The catalog's name of the task.
     pub task: String,
+    /// The status it changed to.
     pub status: Status,
     /// The status line's own timestamp, if it has one.
     pub timestamp: Option<String>,
@@ -88,20 +90,27 @@ pub struct Transition {
     pub omitted: u64,
 }
 
+/// What the scanner found in the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// A task changed status.
     Transition(Transition),
     /// A status line with a word outside the four; nothing was changed.
     UnknownStatus {
+        /// The task as the line names it.
         display_name: String,
+        /// The word it gave.
         status: String,
     },
     /// A status line for a task outside the catalog; nothing was kept.
     UnknownTask {
+        /// The task as the line names it.
         display_name: String,
     },
 }
 
+/// Finds status lines in output fed to it in chunks of any size, and the
+/// output that belongs to each task.
 pub struct Scanner {
     marker: Finder<'static>,
     catalog: Catalog,
@@ -129,6 +138,7 @@ struct Fallback {
 }
 
 impl Scanner {
+    /// A scanner at the start of a stream.
     pub fn new(options: ScanOptions) -> Self {
         let task_key = options.task.as_deref().map(|task| {
             options

@@ -18,6 +18,7 @@ pub const ERROR_MARK: &str = ": ERROR:";
 pub struct StatusLine<'a> {
     /// The first ISO-8601 timestamp before the `task [...]` part, if any.
     pub timestamp: Option<&'a str>,
+    /// The task between the brackets, trimmed.
     pub display_name: &'a str,
     /// The raw word between the last brackets; may be none of the four statuses.
     pub status: &'a str,

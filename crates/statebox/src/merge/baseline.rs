@@ -23,6 +23,7 @@ pub const VERSION: &str = "1.5.0";
 /// A parsed `.secrets.baseline`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Baseline {
+    /// The detect-secrets version that wrote it.
     pub version: String,
     /// Plugin settings; each object has `name` first, then its options.
     pub plugins_used: Vec<Map<String, Value>>,
@@ -37,19 +38,26 @@ pub struct Baseline {
 /// One entry of `results`; its filename is the key it is listed under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// The plugin's name for the kind of secret (`Secret Keyword`).
     pub secret_type: String,
+    /// SHA-1 of the secret, so the baseline never holds the secret itself.
     pub hashed_secret: String,
+    /// Whether a plugin verified the secret is live.
     pub is_verified: bool,
     /// 0 means "not written", as detect-secrets does for `--slim`.
     pub line_number: u64,
+    /// The audit decision: `None` until someone audits the finding.
     pub is_secret: Option<bool>,
 }
 
 /// The identity of a finding inside a baseline.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FindingKey {
+    /// The file the finding is in, as listed under `results`.
     pub filename: String,
+    /// See [`Finding::secret_type`].
     pub secret_type: String,
+    /// See [`Finding::hashed_secret`].
     pub hashed_secret: String,
 }
 
@@ -63,12 +71,20 @@ impl std::fmt::Display for FindingKey {
     }
 }
 
+/// Why a text is not a baseline statebox can rewrite byte for byte.
 #[derive(Debug, Error)]
 pub enum BaselineParseError {
+    /// It is not JSON.
     #[error("secrets baseline is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// It is JSON but not shaped like a detect-secrets baseline.
     #[error("secrets baseline: {at}: {problem}")]
-    Shape { at: String, problem: String },
+    Shape {
+        /// Where in the document (a key path).
+        at: String,
+        /// What is wrong there.
+        problem: String,
+    },
 }
 
 /// Both sides changed the same thing to different values.
@@ -77,24 +93,39 @@ pub enum BaselineConflict {
     #[error(
         "secrets baseline conflict on finding {key}: `{flag}` set to {ours} on one side and {theirs} on the other"
     )]
+    /// An audit flag of one finding.
     Flag {
+        /// The finding.
         key: Box<FindingKey>,
+        /// The flag's name.
         flag: &'static str,
+        /// Our value, as JSON.
         ours: String,
+        /// Their value, as JSON.
         theirs: String,
     },
     #[error(
         "secrets baseline conflict in {section}: `{name}` option `{option}` changed differently on both sides"
     )]
+    /// One option of a plugin or filter setting.
     Setting {
+        /// `plugins_used` or `filters_used`.
         section: &'static str,
+        /// The plugin's name or the filter's path.
         name: String,
+        /// The option.
         option: String,
     },
     #[error(
         "secrets baseline conflict in {section}: `{name}` removed on one side and changed on the other"
     )]
-    RemovedAndChanged { section: &'static str, name: String },
+    /// A plugin or filter setting one side removed and the other changed.
+    RemovedAndChanged {
+        /// `plugins_used` or `filters_used`.
+        section: &'static str,
+        /// The plugin's name or the filter's path.
+        name: String,
+    },
 }
 
 fn shape(at: impl Into<String>, problem: impl Into<String>) -> BaselineParseError {

@@ -17,6 +17,7 @@ use crate::write::{LoadError, decode};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// How the driver resolved a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DriverOutcome {
     /// A state file merged by meaning; ours holds the canonical result.
@@ -26,7 +27,10 @@ pub enum DriverOutcome {
     BaselineMerged,
     /// Not a file statebox merges by meaning: ours holds git's text merge,
     /// with conflict markers unless `clean`.
-    TextMerged { clean: bool },
+    TextMerged {
+        /// Whether git's merge had no conflicts.
+        clean: bool,
+    },
 }
 
 /// Git's merge-driver protocol: 0 = resolved; 1..=128 = conflict, git keeps
@@ -44,13 +48,19 @@ impl DriverOutcome {
     }
 }
 
+/// Why the driver could not merge a file by meaning.
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
+    /// One of the files git handed over could not be read.
     #[error("cannot read the {side} version of {path_name} ({}): {source}", file.display())]
     Read {
+        /// `base`, `ours` or `theirs`.
         side: &'static str,
+        /// The path being merged (`%P`).
         path_name: String,
+        /// The temporary file git handed over.
         file: PathBuf,
+        /// Why reading failed.
         source: std::io::Error,
     },
     /// Git's text merge (with markers) was left in ours.
@@ -58,7 +68,9 @@ pub enum DriverError {
         "the {side} version does not parse, left git's text merge with conflict markers: {source}"
     )]
     Unparsable {
+        /// `base`, `ours` or `theirs`.
         side: &'static str,
+        /// Why it does not parse.
         source: LoadError,
     },
     /// A side that says it is another release than its path: a hand edit or
@@ -67,31 +79,51 @@ pub enum DriverError {
         "the {side} version holds release '{found}' but {path_name} is release {expected}; left git's text merge with conflict markers"
     )]
     WrongRelease {
+        /// `base`, `ours` or `theirs`.
         side: &'static str,
+        /// The path being merged (`%P`).
         path_name: String,
+        /// The release the file holds.
         found: String,
+        /// The release its path names.
         expected: String,
     },
     /// Git does not call drivers for deletions, so an empty side is damage.
     #[error("the {side} version is empty, left git's text merge")]
-    Empty { side: &'static str },
+    Empty {
+        /// `base`, `ours` or `theirs`.
+        side: &'static str,
+    },
+    /// The result could not be written into ours.
     #[error("cannot write the merge result of {path_name} to {}: {source}", file.display())]
     Write {
+        /// The path being merged (`%P`).
         path_name: String,
+        /// The ours file (`%A`).
         file: PathBuf,
+        /// Why writing failed.
         source: std::io::Error,
     },
     /// Both sides set an audit flag or setting differently; git's text
     /// merge (with markers) was left in ours.
     #[error("{0}; left git's text merge with conflict markers")]
     BaselineConflict(#[from] BaselineConflict),
+    /// A side of a baseline does not parse; git's text merge was left in ours.
     #[error("the {side} version of the baseline does not parse, left git's text merge: {source}")]
     BaselineUnparsable {
+        /// `base`, `ours` or `theirs`.
         side: &'static str,
+        /// Why it does not parse.
         source: BaselineParseError,
     },
+    /// `git merge-file` could not be run or failed outright.
     #[error("git merge-file failed on {path_name}: {problem}")]
-    TextMerge { path_name: String, problem: String },
+    TextMerge {
+        /// The path being merged (`%P`).
+        path_name: String,
+        /// What went wrong.
+        problem: String,
+    },
 }
 
 /// Merges `ours` with `theirs` against `base` in place, as git asks;

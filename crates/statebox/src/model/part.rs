@@ -8,26 +8,35 @@ use super::{Issue, MERGED_METADATA_KEYS, ShapeError, State, Task};
 use crate::yaml::{Mapping, Value};
 use std::fmt;
 
+/// One independently changing part of a state.
 #[derive(
     Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Part {
+    /// One task.
     Task {
+        /// The task name.
         name: String,
     },
     /// Issues are told apart by normalized text, and a text that was added
     /// again after being resolved by its occurrence (0 for the first).
     Issue {
+        /// The normalized issue text.
         text: String,
+        /// Which issue with that text, in file order (0 for the first).
         occurrence: usize,
     },
+    /// One metadata value, other than the maps merged entry by entry.
     Metadata {
+        /// The metadata key.
         key: String,
     },
     /// One entry of `advisory_ids` / `candidate_builds`.
     MetadataEntry {
+        /// `advisory_ids` or `candidate_builds`.
         key: String,
+        /// The entry's key within it.
         entry: String,
     },
 }

@@ -41,8 +41,10 @@ pub fn head_and_tail(limit: usize) -> (usize, usize) {
     (head, room - head)
 }
 
+/// A text after [`bound`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bounded<'a> {
+    /// At most the limit's bytes; borrowed when nothing was cut.
     pub text: Cow<'a, str>,
     /// The count the new omission line states; 0 if nothing was cut.
     pub omitted: u64,

@@ -19,21 +19,23 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-pub const EMAIL: &str = "[EMAIL_REDACTED]";
-pub const GITHUB_TOKEN: &str = "[GITHUB_TOKEN_REDACTED]";
-pub const GITLAB_TOKEN: &str = "[GITLAB_TOKEN_REDACTED]";
-pub const GOOGLE_API_KEY: &str = "[GOOGLE_API_KEY_REDACTED]";
-pub const ATLASSIAN_TOKEN: &str = "[ATLASSIAN_TOKEN_REDACTED]";
-pub const NPM_TOKEN: &str = "[NPM_TOKEN_REDACTED]";
-pub const PYPI_TOKEN: &str = "[PYPI_TOKEN_REDACTED]";
-pub const JWT: &str = "[JWT_REDACTED]";
-pub const AWS_KEY: &str = "[AWS_KEY_REDACTED]";
-pub const SLACK_TOKEN: &str = "[SLACK_TOKEN_REDACTED]";
-pub const PRIVATE_KEY: &str = "[PRIVATE_KEY_REDACTED]";
-pub const BEARER_TOKEN: &str = "[BEARER_TOKEN_REDACTED]";
-pub const CREDENTIALS: &str = "[CREDENTIALS_REDACTED]";
-pub const PASSWORD: &str = "[PASSWORD_REDACTED]";
-pub const SECRET: &str = "[SECRET_REDACTED]";
+// Placeholders name the kind of secret, so a reader of the record branch
+// knows what stood there.
+const EMAIL: &str = "[EMAIL_REDACTED]";
+const GITHUB_TOKEN: &str = "[GITHUB_TOKEN_REDACTED]";
+const GITLAB_TOKEN: &str = "[GITLAB_TOKEN_REDACTED]";
+const GOOGLE_API_KEY: &str = "[GOOGLE_API_KEY_REDACTED]";
+const ATLASSIAN_TOKEN: &str = "[ATLASSIAN_TOKEN_REDACTED]";
+const NPM_TOKEN: &str = "[NPM_TOKEN_REDACTED]";
+const PYPI_TOKEN: &str = "[PYPI_TOKEN_REDACTED]";
+const JWT: &str = "[JWT_REDACTED]";
+const AWS_KEY: &str = "[AWS_KEY_REDACTED]";
+const SLACK_TOKEN: &str = "[SLACK_TOKEN_REDACTED]";
+const PRIVATE_KEY: &str = "[PRIVATE_KEY_REDACTED]";
+const BEARER_TOKEN: &str = "[BEARER_TOKEN_REDACTED]";
+const CREDENTIALS: &str = "[CREDENTIALS_REDACTED]";
+const PASSWORD: &str = "[PASSWORD_REDACTED]";
+const SECRET: &str = "[SECRET_REDACTED]";
 
 /// A pattern and its replacement template (`$name` refers to a kept group).
 struct Rule {

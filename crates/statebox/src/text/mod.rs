@@ -32,6 +32,7 @@ const PRECUT_LIMIT: usize = 4 * STORED_LIMIT;
 /// A string as it may be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
+    /// Cleaned, masked and bounded.
     pub text: String,
     /// Bytes the bound left out (as its omission line states); 0 if none.
     pub omitted: u64,

@@ -20,6 +20,7 @@ pub struct ParseError {
     pub line: usize,
     /// 1-based.
     pub column: usize,
+    /// What is wrong there.
     pub message: String,
 }
 

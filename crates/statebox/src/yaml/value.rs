@@ -9,19 +9,27 @@
 /// One YAML node.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// `null`, `~` or nothing.
     Null,
+    /// `true`/`false`, and YAML 1.1's `yes`/`no`/`on`/`off`.
     Bool(bool),
+    /// An integer in any YAML 1.1 notation (`1_000`, `0x1F`, `1:30`).
     Int(i64),
+    /// A float, `.inf` and `.nan` included.
     Float(f64),
+    /// A string: quoted, a block scalar, or plain resolving to no other type.
     Str(String),
     /// A plain scalar that YAML 1.1 resolves as a timestamp (`2025-02-01`,
     /// `2026-06-25 13:00:13`). Kept verbatim and written back plain.
     Timestamp(String),
+    /// A sequence.
     Seq(Vec<Value>),
+    /// A mapping, in document order.
     Map(Mapping),
 }
 
 impl Value {
+    /// The text of a string; `None` for anything else, a timestamp included.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),
@@ -29,6 +37,7 @@ impl Value {
         }
     }
 
+    /// The mapping, if the node is one.
     pub fn as_map(&self) -> Option<&Mapping> {
         match self {
             Value::Map(m) => Some(m),
@@ -36,6 +45,7 @@ impl Value {
         }
     }
 
+    /// Whether the node is `null`.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
@@ -80,18 +90,22 @@ impl From<Option<String>> for Value {
 pub struct Mapping(Vec<(Value, Value)>);
 
 impl Mapping {
+    /// An empty mapping.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// The number of entries.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The entries in order.
     pub fn iter(&self) -> impl Iterator<Item = (&Value, &Value)> {
         self.0.iter().map(|(k, v)| (k, v))
     }
@@ -101,6 +115,7 @@ impl Mapping {
         self.0.iter_mut().map(|(k, v)| (&*k, v))
     }
 
+    /// The value under the string key `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.0
             .iter()
@@ -108,6 +123,7 @@ impl Mapping {
             .map(|(_, v)| v)
     }
 
+    /// The value under the string key `key`, writable.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
         self.0
             .iter_mut()
@@ -125,6 +141,8 @@ impl Mapping {
         }
     }
 
+    /// Removes the entry under the string key `key`, keeping the others'
+    /// order; returns its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let index = self.0.iter().position(|(k, _)| k.as_str() == Some(key))?;
         Some(self.0.remove(index).1)
