@@ -1,6 +1,6 @@
 //! `statebox issue add|resolve|list`.
 
-use super::{CliError, Context, ReleaseArg, exit, print_json, report};
+use super::{CliError, Context, KeyArg, ReleaseArg, exit, print_json, report};
 use clap::{Args, Subcommand};
 use statebox::model::{Issue, Op, OpError};
 use std::process::ExitCode;
@@ -30,6 +30,8 @@ pub struct AddArgs {
     /// Accept --task names that are not in the catalog (real files carry such names)
     #[arg(long)]
     allow_unknown_task: bool,
+    #[command(flatten)]
+    key: KeyArg,
 }
 
 #[derive(Debug, Args)]
@@ -41,6 +43,8 @@ pub struct ResolveArgs {
     /// How it was resolved
     #[arg(long)]
     resolution: Option<String>,
+    #[command(flatten)]
+    key: KeyArg,
 }
 
 #[derive(Debug, Args)]
@@ -75,7 +79,7 @@ pub fn run(ctx: &Context, command: IssueCommand) -> Result<ExitCode, CliError> {
                 blocker: args.blocker,
                 related_tasks: args.tasks,
             };
-            report(&ctx.write(&release, &op)?);
+            report(&ctx.write(&release, &op, &args.key)?);
         }
         IssueCommand::Resolve(args) => {
             let release = args.release.parse()?;
@@ -83,7 +87,7 @@ pub fn run(ctx: &Context, command: IssueCommand) -> Result<ExitCode, CliError> {
                 query: args.query,
                 resolution: args.resolution,
             };
-            report(&ctx.write(&release, &op)?);
+            report(&ctx.write(&release, &op, &args.key)?);
         }
         IssueCommand::List(args) => list(ctx, args)?,
     }

@@ -1,6 +1,6 @@
 //! `statebox init` and `statebox meta set|get`.
 
-use super::{CliError, Context, ReleaseArg, exit, print_json, report};
+use super::{CliError, Context, KeyArg, ReleaseArg, exit, print_json, report};
 use clap::{Args, Subcommand};
 use statebox::config_store::ALLOWLIST_KEY;
 use statebox::model::{Op, merge_metadata};
@@ -30,6 +30,8 @@ pub struct InitArgs {
     /// Prefill metadata from the config store's entry for the release; flags override
     #[command(flatten)]
     store: super::config::StoreArgs,
+    #[command(flatten)]
+    key: KeyArg,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,6 +51,8 @@ pub struct SetArgs {
     /// are integers either way
     #[arg(required = true, value_name = "KEY=TEXT|KEY:=JSON")]
     pairs: Vec<String>,
+    #[command(flatten)]
+    key: KeyArg,
 }
 
 #[derive(Debug, Args)]
@@ -279,7 +283,7 @@ pub fn init(ctx: &Context, global: &super::Global, args: InitArgs) -> Result<Exi
         flags.insert(key, value);
     }
     merge_metadata(&mut metadata, &flags);
-    let outcome = ctx.write(&release, &Op::Init { metadata })?;
+    let outcome = ctx.write(&release, &Op::Init { metadata }, &args.key)?;
     if outcome.written.is_none() {
         println!(
             "release {release} is already initialized; use `statebox meta set` to change metadata"
@@ -295,7 +299,7 @@ pub fn run(ctx: &Context, command: MetaCommand) -> Result<ExitCode, CliError> {
         MetaCommand::Set(args) => {
             let release = args.release.parse()?;
             let entries = entries_from_pairs(&args.pairs)?;
-            report(&ctx.write(&release, &Op::SetMetadata { entries })?);
+            report(&ctx.write(&release, &Op::SetMetadata { entries }, &args.key)?);
         }
         MetaCommand::Get(args) => {
             let release = args.release.parse()?;

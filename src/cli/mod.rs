@@ -18,6 +18,7 @@ use clap::{Args, Parser, Subcommand};
 pub use serve::init_tracing;
 use statebox::backend::{Backend, BackendError, DirBackend, GitBackend};
 use statebox::catalog::{Catalog, CatalogError};
+use statebox::idempotency::{IdempotencyKey, InvalidKey};
 use statebox::model::OpError;
 use statebox::release::{InvalidRelease, Release};
 use statebox::sync::SyncedGit;
@@ -260,6 +261,27 @@ impl ReleaseArg {
     }
 }
 
+/// The idempotency key of a write command.
+#[derive(Debug, Args)]
+pub struct KeyArg {
+    /// Name this write (a UUID, say): run again with the same key, it prints
+    /// the first run's result and writes nothing, also from another machine
+    #[arg(long = "idempotency-key", value_name = "KEY")]
+    pub key: Option<String>,
+}
+
+impl KeyArg {
+    /// Checked here rather than by clap, whose message would repeat the
+    /// value, and a key that looks like a credential must not be echoed.
+    fn parse(&self) -> Result<Option<IdempotencyKey>, CliError> {
+        self.key
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: InvalidKey| CliError::new(exit::USAGE, e.to_string()))
+    }
+}
+
 /// A failure as the user sees it: a message and an exit code.
 #[derive(Debug)]
 pub struct CliError {
@@ -332,6 +354,7 @@ impl From<WriteError> for CliError {
             WriteError::Load(e) => e.into(),
             WriteError::Backend(e) => e.into(),
             e @ WriteError::Contention { .. } => CliError::new(exit::CONTENTION, e.to_string()),
+            WriteError::KeyReused(e) => CliError::new(exit::INVALID_INPUT, e.to_string()),
         }
     }
 }
@@ -393,11 +416,13 @@ impl Context {
         &self,
         release: &Release,
         op: &statebox::model::Op,
+        key: &KeyArg,
     ) -> Result<write::Outcome, CliError> {
-        Ok(write::apply(
+        Ok(write::apply_keyed(
             self.store.as_ref(),
             release,
             op,
+            key.parse()?.as_ref(),
             &self.catalog,
             &self.retry,
         )?)
@@ -431,6 +456,12 @@ fn open_git(global: &Global) -> Result<GitBackend, CliError> {
 /// write to a release without a state file creates it, as the original's
 /// did; stderr says so, so a mistyped release does not pass unnoticed.
 fn report(outcome: &write::Outcome) {
+    if outcome.repeated {
+        // stdout stays what the first run printed, for scripts that retry.
+        eprintln!(
+            "statebox: this idempotency key's write is already on the branch; nothing written"
+        );
+    }
     if outcome.created_without_init {
         eprintln!(
             "statebox: release {} had no state file; this write created it (`statebox init` sets its metadata)",

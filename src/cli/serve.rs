@@ -7,7 +7,7 @@
 //! through the same compare-and-swap path (`write::apply`) as the CLI.
 
 use super::config::StoreArgs;
-use super::{Cli, CliError, Command, Context, Global, exit};
+use super::{Cli, CliError, Command, Context, Global, KeyArg, exit};
 use clap::{Args, ValueEnum};
 use serde_json::Value;
 use statebox::config_store::{ConfigStore, Keys, StoreFile};
@@ -380,13 +380,14 @@ impl Access {
     }
 }
 
-/// A chunk of output as `statebox ingest` reads it: scanned, its
-/// transitions coalesced and written through the recorder.
+/// A chunk of output as `statebox ingest` reads it: scanned, and its
+/// transitions coalesced as the recorder does, in one write.
 fn ingest(
     ctx: &Context,
     release: &Release,
     task: &Option<String>,
     output: &str,
+    key: &KeyArg,
 ) -> Result<Written, CliError> {
     if let Some(name) = task
         && ctx.catalog.resolve(name).is_none()
@@ -408,14 +409,28 @@ fn ingest(
         RecordError::UnknownTask { .. } => CliError::new(exit::INVALID_INPUT, e.to_string()),
         RecordError::Write(e) => e.into(),
     })?;
-    recorder.flush()?;
-    let state = write::load(ctx.store.as_ref(), release)?;
-    Ok(Written {
-        state: state.as_ref().map_or(Value::Null, state_json),
-        changed: recorder.commits > 0,
-        commit: None,
-        message: format!("{} commit(s) written", recorder.commits),
-    })
+    match recorder.take() {
+        Some(op) => Ok(written(ctx.write(release, &op, key)?)),
+        None => Ok(Written {
+            state: write::load(ctx.store.as_ref(), release)?
+                .as_ref()
+                .map_or(Value::Null, state_json),
+            changed: false,
+            commit: None,
+            message: "no status line for a task: nothing written".to_owned(),
+            repeated: false,
+        }),
+    }
+}
+
+fn written(outcome: write::Outcome) -> Written {
+    Written {
+        state: state_json(&outcome.state),
+        changed: outcome.written.is_some(),
+        commit: outcome.written.and_then(|v| v.0),
+        message: outcome.message,
+        repeated: outcome.repeated,
+    }
 }
 
 /// Changes whenever a file under the folder does: paths, sizes, mtimes.
@@ -496,12 +511,20 @@ impl StateAccess for Access {
         })
     }
 
-    fn apply(&self, release: &str, change: &Change) -> Result<Written, Failure> {
+    fn apply(
+        &self,
+        release: &str,
+        change: &Change,
+        idempotency_key: Option<&str>,
+    ) -> Result<Written, Failure> {
         let release = parse_release(release).map_err(failure)?;
+        let key = KeyArg {
+            key: idempotency_key.map(str::to_owned),
+        };
         let _turn = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         let op = match change {
             Change::Ingest { task, output } => {
-                return self.with(|ctx| ingest(ctx, &release, task, output));
+                return self.with(|ctx| ingest(ctx, &release, task, output, &key));
             }
             Change::Init => Op::Init {
                 metadata: match &self.config {
@@ -537,15 +560,7 @@ impl StateAccess for Access {
                 resolution: resolution.clone(),
             },
         };
-        self.with(|ctx| {
-            let outcome = ctx.write(&release, &op)?;
-            Ok(Written {
-                state: state_json(&outcome.state),
-                changed: outcome.written.is_some(),
-                commit: outcome.written.and_then(|v| v.0),
-                message: outcome.message,
-            })
-        })
+        self.with(|ctx| Ok(written(ctx.write(&release, &op, &key)?)))
     }
 
     fn history(&self, release: &str) -> Result<Vec<Value>, Failure> {

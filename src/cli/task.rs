@@ -1,6 +1,6 @@
 //! `statebox task set|get`.
 
-use super::{CliError, Context, ReleaseArg, exit, print_json, report};
+use super::{CliError, Context, KeyArg, ReleaseArg, exit, print_json, report};
 use clap::{Args, Subcommand};
 use statebox::model::{Op, Status, Task};
 use std::io::Read;
@@ -30,6 +30,8 @@ pub struct SetArgs {
     /// Read the task's output from a file (`-` for stdin)
     #[arg(long, value_name = "FILE")]
     result_file: Option<PathBuf>,
+    #[command(flatten)]
+    key: KeyArg,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +116,7 @@ fn set(ctx: &Context, args: SetArgs) -> Result<ExitCode, CliError> {
             status,
             result,
         },
+        &args.key,
     )?;
     report(&outcome);
     Ok(ExitCode::SUCCESS)

@@ -14,6 +14,7 @@ mod deploy;
 mod derived_rebase;
 mod fixtures;
 mod github;
+mod idempotency;
 mod ingest_cli;
 mod ingest_scan;
 mod masking;

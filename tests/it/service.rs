@@ -650,6 +650,18 @@ fn request(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String) {
+    let (status, _, body) = exchange(port, method, path, headers, body);
+    (status, body)
+}
+
+/// [`request`], also returning the response's head (status line, headers).
+fn exchange(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -673,11 +685,8 @@ fn request(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (status, head.to_owned(), body.to_owned())
 }
 
 fn get(port: u16, path: &str) -> (u16, String) {
@@ -1096,4 +1105,142 @@ async fn sixteen_mcp_clients_and_four_cli_writers_lose_nothing() {
         "{}",
         String::from_utf8_lossy(&fsck.stderr)
     );
+}
+
+fn record_commits(repo: &Path) -> usize {
+    git(repo, &["rev-list", "--count", "record"])
+        .parse()
+        .unwrap()
+}
+
+/// A client that lost the answer retries with the same key, over the JSON
+/// API and over MCP (`statebox_*` and the `oar_*` tools, whose original
+/// parameters stay as they were): one effect, the first answer again; a
+/// new key writes; a bad key is refused naming it, and nothing changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_with_an_idempotency_key_take_effect_once() {
+    let repo = new_repo();
+    let server = serve(&["--repo", repo.path().to_str().unwrap()], &[], None);
+    let port = server.port;
+    let put = |key: &str, body: &str| {
+        exchange(
+            port,
+            "PUT",
+            "/api/releases/4.20.1/tasks/take-ownership",
+            &[
+                ("Content-Type", "application/json"),
+                ("Idempotency-Key", key),
+            ],
+            body,
+        )
+    };
+    let (status, _, _) = exchange(port, "PUT", "/api/releases/4.20.1", &[], "");
+    assert_eq!(status, 200);
+    let (status, head, first) = put("api-1", r#"{"status": "Pass", "result": "done"}"#);
+    assert_eq!(status, 200, "{first}");
+    assert!(
+        !head.to_lowercase().contains("idempotent-replayed"),
+        "{head}"
+    );
+    let commits = record_commits(repo.path());
+    let (status, head, again) = put("api-1", r#"{"status": "Pass", "result": "done"}"#);
+    assert_eq!(status, 200, "{again}");
+    assert!(
+        head.to_lowercase().contains("idempotent-replayed: true"),
+        "{head}"
+    );
+    let (first, again): (Value, Value) = (
+        serde_json::from_str(&first).unwrap(),
+        serde_json::from_str(&again).unwrap(),
+    );
+    assert_eq!(first["repeated"], false);
+    assert_eq!(again["repeated"], true);
+    for field in ["commit", "message", "state", "changed"] {
+        assert_eq!(first[field], again[field], "{field}");
+    }
+    assert_eq!(
+        record_commits(repo.path()),
+        commits,
+        "the retry wrote nothing"
+    );
+    let (status, _, body) = put("api-1", r#"{"status": "Fail"}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("idempotency key 'api-1' was already used"),
+        "{body}"
+    );
+    let (status, _, body) = put("api 1", r#"{"status": "Fail"}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains(r#"idempotency key \"api 1\""#), "{body}");
+    let (status, _, body) = put("api-2", r#"{"status": 3}"#);
+    assert_eq!((status, body.contains("rejected")), (400, true), "{body}");
+    assert_eq!(
+        record_commits(repo.path()),
+        commits,
+        "refusals wrote nothing"
+    );
+    let (status, _, body) = put("api-2", r#"{"status": "Fail"}"#);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(record_commits(repo.path()), commits + 1, "a new key writes");
+
+    let client = http_client(port, None).await;
+    let tools = client.list_all_tools().await.unwrap();
+    for (tool, required) in [
+        (
+            "oar_update_task_status",
+            vec!["release", "task_name", "status"],
+        ),
+        ("oar_add_issue", vec!["release", "issue"]),
+        ("oar_resolve_issue", vec!["release", "issue", "resolution"]),
+        ("oar_create_test_report", vec!["release"]),
+    ] {
+        let schema = &tools.iter().find(|t| t.name == tool).unwrap().input_schema;
+        let listed: Vec<&str> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(listed, required, "{tool}: the original's parameters");
+        assert!(
+            schema["properties"]["idempotency_key"].is_object(),
+            "{tool}"
+        );
+    }
+    let add = json!({"release": "4.20.1", "issue": "flaky", "blocker": false, "idempotency_key": "mcp-1"});
+    let first = ok(&client, "statebox_add_issue", add.clone()).await;
+    let commits = record_commits(repo.path());
+    let again = ok(&client, "statebox_add_issue", add).await;
+    assert_eq!(
+        (first["repeated"].clone(), again["repeated"].clone()),
+        (json!(false), json!(true))
+    );
+    assert_eq!(first["commit"], again["commit"]);
+    assert_eq!(first["state"], again["state"]);
+    let update = json!({"release": "4.20.1", "task_name": "check-cve-tracker-bug", "status": "Pass", "idempotency_key": "oar-1"});
+    let first = text_of(&call(&client, "oar_update_task_status", update.clone()).await).to_owned();
+    let again = text_of(&call(&client, "oar_update_task_status", update).await).to_owned();
+    assert!(first.contains(r#""success": true"#), "{first}");
+    assert_eq!(first, again, "the original's JSON text, the same twice");
+    assert_eq!(
+        record_commits(repo.path()),
+        commits + 1,
+        "one effect per key"
+    );
+    let bad = json!({"release": "4.20.1", "task": "take-ownership", "status": "Pass", "idempotency_key": "x/y"});
+    assert_eq!(
+        error_kind(&client, "statebox_set_task", bad).await,
+        "rejected"
+    );
+    let bad = json!({"release": "4.20.1", "task_name": "take-ownership", "status": "Pass", "idempotency_key": "x/y"});
+    let answer = compat(&client, "oar_update_task_status", bad).await;
+    assert_eq!(answer["success"], false);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains(r#"idempotency key "x/y""#)
+    );
+    assert_eq!(record_commits(repo.path()), commits + 1);
+    client.cancel().await.unwrap();
 }

@@ -97,6 +97,9 @@ pub struct Written {
     /// The commit (or content version) written, when the store has one.
     pub commit: Option<String>,
     pub message: String,
+    /// A retry: the idempotency key's write was already on the branch;
+    /// the fields above are that write's, and nothing was written now.
+    pub repeated: bool,
 }
 
 /// A release's state file as stored.
@@ -123,8 +126,15 @@ pub trait StateAccess: Send + Sync + 'static {
     fn releases(&self) -> Result<Vec<String>, Failure>;
     /// A release's state; `None` when it has none. Always read at the branch tip.
     fn load(&self, release: &str) -> Result<Option<Loaded>, Failure>;
-    /// Applies a change compare-and-swap, as the CLI does.
-    fn apply(&self, release: &str, change: &Change) -> Result<Written, Failure>;
+    /// Applies a change compare-and-swap, as the CLI does. With an
+    /// idempotency key whose write is on the branch already, answers with
+    /// that write instead (a bad key is `Rejected`).
+    fn apply(
+        &self,
+        release: &str,
+        change: &Change,
+        idempotency_key: Option<&str>,
+    ) -> Result<Written, Failure>;
     /// Commits that changed the release's file, newest first, as JSON objects.
     fn history(&self, release: &str) -> Result<Vec<Value>, Failure>;
     /// The config store's entry for the release (JSON object); `None` when no

@@ -29,6 +29,9 @@ pub struct UpdateTaskParams {
     /// Optional task execution result summary (AI-readable text)
     #[serde(default)]
     pub result: Option<String>,
+    /// statebox only: a retry with the same key returns the first result instead of writing again
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -48,6 +51,9 @@ pub struct AddIssueParams {
     /// Comma-separated task names (e.g., "check-cve-tracker-bug,take-ownership"); none for a general issue
     #[serde(default)]
     pub related_tasks: Option<String>,
+    /// statebox only: a retry with the same key returns the first result instead of writing again
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -58,6 +64,18 @@ pub struct ResolveIssueParams {
     pub issue: String,
     /// Resolution description (how the problem was fixed)
     pub resolution: String,
+    /// statebox only: a retry with the same key returns the first result instead of writing again
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CreateReportParams {
+    /// Z-stream release version (e.g., "4.19.1")
+    pub release: String,
+    /// statebox only: a retry with the same key returns the first result instead of writing again
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -174,7 +192,7 @@ pub fn update_task_status(access: &dyn StateAccess, p: UpdateTaskParams) -> Stri
         status: p.status.clone(),
         result: result.clone(),
     };
-    if let Err(e) = access.apply(&p.release, &change) {
+    if let Err(e) = access.apply(&p.release, &change, p.idempotency_key.as_deref()) {
         return failed(e.message);
     }
     let mut answer = vec![
@@ -236,7 +254,7 @@ pub fn add_issue(access: &dyn StateAccess, p: AddIssueParams) -> String {
             ("release", json!(p.release)),
         ]))
     };
-    match access.apply(&p.release, &change) {
+    match access.apply(&p.release, &change, p.idempotency_key.as_deref()) {
         Ok(written) => {
             let key = p.issue.trim().to_lowercase();
             let entry = views::issues(&written.state)
@@ -288,7 +306,7 @@ pub fn resolve_issue(access: &dyn StateAccess, p: ResolveIssueParams) -> String 
         query: p.issue.clone(),
         resolution: Some(p.resolution.clone()),
     };
-    match access.apply(&p.release, &change) {
+    match access.apply(&p.release, &change, p.idempotency_key.as_deref()) {
         Ok(written) => dumps(&object(vec![
             ("success", json!(true)),
             ("message", json!("Issue resolved successfully")),
@@ -414,8 +432,8 @@ pub fn discover_active_releases(access: &dyn StateAccess) -> String {
 }
 
 /// `oar create-test-report` as the original's `format_result` printed it.
-pub fn create_test_report(access: &dyn StateAccess, p: ReleaseParams) -> String {
-    match access.apply(&p.release, &Change::Init) {
+pub fn create_test_report(access: &dyn StateAccess, p: CreateReportParams) -> String {
+    match access.apply(&p.release, &Change::Init, p.idempotency_key.as_deref()) {
         Ok(written) if written.changed => format!("✓ Command succeeded\n\n{}", written.message),
         Ok(_) => format!(
             "✓ Command succeeded\n\nStateBox for release {} already exists",

@@ -1,22 +1,24 @@
 //! `statebox serve`: streamable-HTTP MCP at `/mcp` (stateless), the JSON
 //! API under `/api/`, the dashboard at `/`, and the probes.
 
-use crate::access::{ErrorKind, Failure};
+use crate::access::{Change, ErrorKind, Failure};
 use crate::dashboard;
 use crate::mcp::Mcp;
 use crate::service::Service;
 use crate::tools;
 use axum::Router;
 use axum::body::Body;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use futures::StreamExt;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -97,12 +99,33 @@ fn router(service: Service, options: &HttpOptions, shutdown: CancellationToken) 
             .with_max_request_body_bytes(options.max_body)
             .with_cancellation_token(shutdown.child_token()),
     );
-    let guarded = Router::new()
+    let mut guarded = Router::new()
         .nest_service("/mcp", mcp_service)
         .route("/api/status", get(api_status))
-        .route("/api/releases/{version}", get(api_release))
-        .route("/api/releases/{version}/log", get(api_log))
-        .layer(middleware::from_fn_with_state(app.clone(), require_token));
+        .route("/api/releases/{version}/log", get(api_log));
+    guarded = if app.service.options().read_only {
+        guarded.route("/api/releases/{version}", get(api_release))
+    } else {
+        guarded
+            .route("/api/releases/{version}", get(api_release).put(api_init))
+            .route(
+                "/api/releases/{version}/tasks/{task}",
+                put(api_change::<SetTaskBody>),
+            )
+            .route(
+                "/api/releases/{version}/issues",
+                post(api_change::<AddIssueBody>),
+            )
+            .route(
+                "/api/releases/{version}/issues/resolve",
+                post(api_change::<ResolveIssueBody>),
+            )
+            .route(
+                "/api/releases/{version}/ingest",
+                post(api_change::<IngestBody>),
+            )
+    };
+    let guarded = guarded.layer(middleware::from_fn_with_state(app.clone(), require_token));
     let open = Router::new()
         .route("/", get(index))
         .route("/release/{version}", get(release_page))
@@ -307,6 +330,156 @@ async fn api_log(State(app): State<App>, Path(version): Path<String>) -> Respons
             })
             .await,
     )
+}
+
+/// The header a client names a write with, so that its retry (after a
+/// lost connection) returns the first result instead of writing again.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Set on the answer to such a retry.
+const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+/// Runs a write; the answer is what `statebox_*` write tools return.
+async fn api_write(app: App, headers: HeaderMap, release: String, change: Change) -> Response {
+    let key = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(key)) => Some(key.to_owned()),
+        Some(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                ErrorKind::Rejected.as_str(),
+                "the Idempotency-Key header is not plain text; use letters, digits and . _ : -",
+            );
+        }
+    };
+    let result = app
+        .service
+        .call(move |a| {
+            let applied = a.apply(&release, &change, key.as_deref());
+            tools::written(release, applied)
+        })
+        .await;
+    match result {
+        Ok(output) => {
+            let repeated = output.repeated;
+            let mut response = axum::Json(output).into_response();
+            if repeated {
+                response
+                    .headers_mut()
+                    .insert(IDEMPOTENT_REPLAYED, "true".parse().expect("valid header"));
+            }
+            response
+        }
+        Err(e) => failed(e),
+    }
+}
+
+/// A write's JSON body, and the change it asks for.
+trait WriteBody: serde::de::DeserializeOwned + Send + 'static {
+    /// `task` is the path's task segment, where the route has one.
+    fn change(self, task: Option<String>) -> Change;
+}
+
+#[derive(Deserialize)]
+struct SetTaskBody {
+    status: String,
+    #[serde(default)]
+    result: Option<String>,
+}
+
+impl WriteBody for SetTaskBody {
+    fn change(self, task: Option<String>) -> Change {
+        Change::SetTask {
+            task: task.unwrap_or_default(),
+            status: self.status,
+            result: self.result,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct AddIssueBody {
+    issue: String,
+    #[serde(default)]
+    blocker: bool,
+    #[serde(default)]
+    related_tasks: Vec<String>,
+}
+
+impl WriteBody for AddIssueBody {
+    fn change(self, _: Option<String>) -> Change {
+        Change::AddIssue {
+            text: self.issue,
+            blocker: self.blocker,
+            related_tasks: self.related_tasks,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ResolveIssueBody {
+    issue: String,
+    #[serde(default)]
+    resolution: Option<String>,
+}
+
+impl WriteBody for ResolveIssueBody {
+    fn change(self, _: Option<String>) -> Change {
+        Change::ResolveIssue {
+            query: self.issue,
+            resolution: self.resolution,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct IngestBody {
+    output: String,
+    #[serde(default)]
+    task: Option<String>,
+}
+
+impl WriteBody for IngestBody {
+    fn change(self, _: Option<String>) -> Change {
+        Change::Ingest {
+            task: self.task,
+            output: self.output,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WritePath {
+    version: String,
+    task: Option<String>,
+}
+
+/// A write with a JSON body; a body that is not the JSON expected gets the
+/// same error shape as every other refusal.
+async fn api_change<B: WriteBody>(
+    State(app): State<App>,
+    Path(path): Path<WritePath>,
+    headers: HeaderMap,
+    parsed: Result<axum::Json<B>, JsonRejection>,
+) -> Response {
+    match parsed {
+        Ok(axum::Json(body)) => {
+            let change = body.change(path.task);
+            api_write(app, headers, path.version, change).await
+        }
+        Err(e) => error(
+            StatusCode::BAD_REQUEST,
+            ErrorKind::Rejected.as_str(),
+            &e.body_text(),
+        ),
+    }
+}
+
+async fn api_init(
+    State(app): State<App>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    api_write(app, headers, version, Change::Init).await
 }
 
 async fn readyz(State(app): State<App>) -> Response {

@@ -36,7 +36,7 @@ pub enum Selection {
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Only read tools are registered; the JSON API stays read-only anyway.
+    /// Only read tools are registered, and the JSON API takes no writes.
     pub read_only: bool,
     pub links: LinkBases,
     pub selection: Selection,

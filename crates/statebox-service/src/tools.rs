@@ -18,6 +18,15 @@ pub struct ReleaseArgs {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct InitArgs {
+    /// Release version, X.Y.Z
+    pub release: String,
+    /// A retry with the same key returns the first result instead of writing again
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SetTaskArgs {
     /// Release version, X.Y.Z
     pub release: String,
@@ -28,6 +37,9 @@ pub struct SetTaskArgs {
     /// The task's output; masked before it is stored
     #[serde(default)]
     pub result: Option<String>,
+    /// A retry with the same key returns the first result instead of writing again
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -42,6 +54,9 @@ pub struct AddIssueArgs {
     /// Tasks the issue relates to; none means the whole release
     #[serde(default)]
     pub related_tasks: Vec<String>,
+    /// A retry with the same key returns the first result instead of writing again
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -53,6 +68,9 @@ pub struct ResolveIssueArgs {
     /// How it was resolved
     #[serde(default)]
     pub resolution: Option<String>,
+    /// A retry with the same key returns the first result instead of writing again
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -80,6 +98,9 @@ pub struct IngestArgs {
     /// The task the whole output belongs to, when it has no status line of its own
     #[serde(default)]
     pub task: Option<String>,
+    /// A retry with the same key returns the first result instead of writing again
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 /// Every release's health and counts.
@@ -128,6 +149,9 @@ pub struct WriteOutput {
     pub message: String,
     /// The state after the write
     pub state: Value,
+    /// A retry: the idempotency key's write was already on the branch and
+    /// this is its result; nothing was written now
+    pub repeated: bool,
 }
 
 fn read_only() -> ToolAnnotations {
@@ -216,7 +240,7 @@ fn definitions() -> Vec<Def> {
             "Discover active releases: per y-stream the latest release, while today is at most one day past its release_date.",
             read_only(),
         ),
-        def::<ReleaseParams>(
+        def::<CreateReportParams>(
             "oar_create_test_report",
             "⚠️ WRITE OPERATION: Create the StateBox (state file) of a new z-stream release.",
             write(true),
@@ -246,7 +270,7 @@ fn definitions() -> Vec<Def> {
             "The active releases, as discover_active_releases finds them.",
             read_only(),
         ),
-        typed::<ReleaseArgs, WriteOutput>(
+        typed::<InitArgs, WriteOutput>(
             "statebox_init",
             "Create a release's state file (metadata from the config store when configured). Nothing changes if it exists.",
             write(true),
@@ -307,7 +331,7 @@ pub fn failure(e: &Failure) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(body.to_string())])
 }
 
-fn written(
+pub fn written(
     release: String,
     result: Result<crate::access::Written, Failure>,
 ) -> Result<WriteOutput, Failure> {
@@ -317,6 +341,7 @@ fn written(
         commit: w.commit,
         message: w.message,
         state: w.state,
+        repeated: w.repeated,
     })
 }
 
@@ -461,15 +486,8 @@ pub async fn call(
                 .await,
         ),
         "statebox_init" => {
-            let p: ReleaseArgs = parse(args)?;
-            structured(
-                service
-                    .call(move |a| {
-                        let r = a.apply(&p.release, &Change::Init);
-                        written(p.release, r)
-                    })
-                    .await,
-            )
+            let p: InitArgs = parse(args)?;
+            apply(service, p.release, Change::Init, p.idempotency_key).await
         }
         "statebox_set_task" => {
             let p: SetTaskArgs = parse(args)?;
@@ -478,7 +496,7 @@ pub async fn call(
                 status: p.status,
                 result: p.result,
             };
-            apply(service, p.release, change).await
+            apply(service, p.release, change, p.idempotency_key).await
         }
         "statebox_add_issue" => {
             let p: AddIssueArgs = parse(args)?;
@@ -487,7 +505,7 @@ pub async fn call(
                 blocker: p.blocker,
                 related_tasks: p.related_tasks,
             };
-            apply(service, p.release, change).await
+            apply(service, p.release, change, p.idempotency_key).await
         }
         "statebox_resolve_issue" => {
             let p: ResolveIssueArgs = parse(args)?;
@@ -495,7 +513,7 @@ pub async fn call(
                 query: p.issue,
                 resolution: p.resolution,
             };
-            apply(service, p.release, change).await
+            apply(service, p.release, change, p.idempotency_key).await
         }
         "statebox_ingest" => {
             let p: IngestArgs = parse(args)?;
@@ -503,18 +521,23 @@ pub async fn call(
                 task: p.task,
                 output: p.output,
             };
-            apply(service, p.release, change).await
+            apply(service, p.release, change, p.idempotency_key).await
         }
         _ => return Err(unknown()),
     };
     Ok(result)
 }
 
-async fn apply(service: &Service, release: String, change: Change) -> CallToolResult {
+async fn apply(
+    service: &Service,
+    release: String,
+    change: Change,
+    key: Option<String>,
+) -> CallToolResult {
     structured(
         service
             .call(move |a| {
-                let r = a.apply(&release, &change);
+                let r = a.apply(&release, &change, key.as_deref());
                 written(release, r)
             })
             .await,

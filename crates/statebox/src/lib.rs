@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backend;
 pub mod catalog;
 pub mod config_store;
+pub mod idempotency;
 pub mod ingest;
 pub mod merge;
 pub mod model;

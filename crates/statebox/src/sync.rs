@@ -27,7 +27,7 @@
 //! `statebox sync` pushes it (after integrating, if the remote moved).
 
 use crate::backend::GitBackend;
-use crate::backend::{Backend, BackendError, CasToken, HistoryEntry, Snapshot};
+use crate::backend::{Backend, BackendError, CasToken, FoundCommit, HistoryEntry, Snapshot};
 use crate::catalog::Catalog;
 use crate::write::{RetryPolicy, WriteError, recorded_op};
 use git2::{
@@ -384,12 +384,24 @@ impl SyncedGit {
                 branch: self.local.branch().to_owned(),
                 reason,
             };
-            let (release, op) = recorded_op(&String::from_utf8_lossy(commit.message_bytes()))
-                .map_err(not_replayable)?;
+            let message = String::from_utf8_lossy(commit.message_bytes());
+            let (release, op) = recorded_op(&message).map_err(not_replayable)?;
+            // The key goes along, so a retry still finds this write, and a
+            // write the remote got under the same key is not made twice.
+            let key = crate::idempotency::recorded_key(&message);
             let made = chrono::DateTime::from_timestamp(commit.time().seconds(), 0)
                 .unwrap_or_else(chrono::Utc::now);
             let retry = RetryPolicy::default();
-            match crate::write::apply_at(scratch, &release, &op, &self.catalog, &retry, || made) {
+            let replayed = crate::write::apply_at(
+                scratch,
+                &release,
+                &op,
+                key.as_ref(),
+                &self.catalog,
+                &retry,
+                || made,
+            );
+            match replayed {
                 Ok(_) => {}
                 // The remote's newer state refuses the operation (say, a
                 // second blocker for a task): the same answer a writer that
@@ -398,6 +410,9 @@ impl SyncedGit {
                     "commit {id} ({}) no longer applies on the remote's state and is dropped: {e}",
                     commit.summary().unwrap_or_default()
                 ),
+                Err(WriteError::KeyReused(e)) => {
+                    tracing::warn!("commit {id} is dropped: {e}")
+                }
                 Err(WriteError::Backend(e)) => return Err(e),
                 Err(e) => return Err(not_replayable(e.to_string())),
             }
@@ -439,5 +454,22 @@ impl Backend for SyncedGit {
 
     fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, BackendError> {
         self.local.history(path)
+    }
+
+    /// A write found here may have been committed by a process that died
+    /// before pushing it: deliver it first, as its write would have, and
+    /// look again, since delivering may replay it as a new commit.
+    fn find_commit(
+        &self,
+        path: &str,
+        limit: usize,
+        matches: &dyn Fn(&str) -> bool,
+    ) -> Result<Option<FoundCommit>, BackendError> {
+        let found = self.local.find_commit(path, limit, matches)?;
+        if found.is_none() || self.pending()? == 0 {
+            return Ok(found);
+        }
+        self.deliver()?;
+        self.local.find_commit(path, limit, matches)
     }
 }

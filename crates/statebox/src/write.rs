@@ -5,6 +5,7 @@
 
 use crate::backend::{Backend, BackendError, CasToken};
 use crate::catalog::Catalog;
+use crate::idempotency::{self, FindError, IdempotencyKey, KeyReused};
 use crate::model::{Op, OpError, ShapeError, State};
 use crate::release::Release;
 use crate::yaml::ParseError;
@@ -37,6 +38,17 @@ pub enum WriteError {
     Backend(#[from] BackendError),
     #[error("gave up after {attempts} attempts: other writers kept changing {path}")]
     Contention { path: String, attempts: u32 },
+    #[error(transparent)]
+    KeyReused(#[from] KeyReused),
+}
+
+impl From<FindError> for WriteError {
+    fn from(e: FindError) -> Self {
+        match e {
+            FindError::Reused(e) => e.into(),
+            FindError::Backend(e) => e.into(),
+        }
+    }
 }
 
 /// Commit trailers naming the release and the operation a commit made, so
@@ -45,9 +57,15 @@ pub const RELEASE_TRAILER: &str = "Statebox-Release";
 pub const OP_TRAILER: &str = "Statebox-Op";
 
 /// A write's commit message: the summary, then the trailers.
-fn commit_message(summary: &str, release: &Release, op: &Op) -> String {
+fn commit_message(
+    summary: &str,
+    release: &Release,
+    op: &Op,
+    key: Option<&IdempotencyKey>,
+) -> String {
     let op = serde_json::to_string(op).expect("operations serialize to JSON");
-    format!("{summary}\n\n{RELEASE_TRAILER}: {release}\n{OP_TRAILER}: {op}\n")
+    let key = key.map(idempotency::trailer).unwrap_or_default();
+    format!("{summary}\n\n{RELEASE_TRAILER}: {release}\n{OP_TRAILER}: {op}\n{key}")
 }
 
 /// The release and operation recorded in a commit message's trailers.
@@ -154,6 +172,9 @@ pub struct Outcome {
     /// The release had no state file and this write, not an `Init`,
     /// created it.
     pub created_without_init: bool,
+    /// A retry: its idempotency key's write is on the branch, so nothing
+    /// was written; `state`, `written` and `message` are that write's.
+    pub repeated: bool,
 }
 
 /// The write path: applies `op` to the release's current state and saves it
@@ -165,15 +186,29 @@ pub fn apply(
     catalog: &Catalog,
     retry: &RetryPolicy,
 ) -> Result<Outcome, WriteError> {
-    apply_at(store, release, op, catalog, retry, chrono::Utc::now)
+    apply_at(store, release, op, None, catalog, retry, chrono::Utc::now)
 }
 
-/// [`apply`] with the time the operation happened given by `now`: a
+/// [`apply`] under an idempotency key: when the key's write is already on
+/// the branch, its outcome is returned and nothing is written.
+pub fn apply_keyed(
+    store: &dyn Backend,
+    release: &Release,
+    op: &Op,
+    key: Option<&IdempotencyKey>,
+    catalog: &Catalog,
+    retry: &RetryPolicy,
+) -> Result<Outcome, WriteError> {
+    apply_at(store, release, op, key, catalog, retry, chrono::Utc::now)
+}
+
+/// [`apply_keyed`] with the time the operation happened given by `now`: a
 /// replayed operation keeps the time it was first made.
 pub fn apply_at(
     store: &dyn Backend,
     release: &Release,
     op: &Op,
+    key: Option<&IdempotencyKey>,
     catalog: &Catalog,
     retry: &RetryPolicy,
     now: impl Fn() -> chrono::DateTime<chrono::Utc>,
@@ -182,6 +217,20 @@ pub fn apply_at(
     let op = &op.stored();
     for attempt in 1..=retry.attempts {
         let snapshot = store.read(&path)?;
+        // Looked up on every attempt, after the read: a writer that won the
+        // race may have been this key's first try, still in flight.
+        if let Some(key) = key
+            && let Some(earlier) = idempotency::find(store, release, op, key)?
+        {
+            return Ok(Outcome {
+                state: decode_release(&path, &earlier.content, release)?,
+                written: Some(CasToken(Some(earlier.commit))),
+                message: earlier.summary,
+                attempts: attempt,
+                created_without_init: false,
+                repeated: true,
+            });
+        }
         let created_without_init = snapshot.content.is_none() && !matches!(op, Op::Init { .. });
         let current = snapshot
             .content
@@ -195,10 +244,11 @@ pub fn apply_at(
                 message: applied.message,
                 attempts: attempt,
                 created_without_init: false,
+                repeated: false,
             });
         }
         let bytes = applied.state.to_yaml();
-        let message = commit_message(&applied.message, release, op);
+        let message = commit_message(&applied.message, release, op, key);
         match store.write(&path, bytes.as_bytes(), &snapshot.version, &message) {
             Ok(version) => {
                 tracing::debug!(%path, attempt, "wrote {}", applied.message);
@@ -208,6 +258,7 @@ pub fn apply_at(
                     message: applied.message,
                     attempts: attempt,
                     created_without_init,
+                    repeated: false,
                 });
             }
             Err(BackendError::Stale) => {
@@ -272,7 +323,7 @@ mod tests {
             },
         ];
         for op in ops {
-            let message = commit_message("Update something", &release(), &op);
+            let message = commit_message("Update something", &release(), &op, None);
             assert!(message.starts_with("Update something\n\n"), "{message}");
             assert_eq!(recorded_op(&message), Ok((release(), op)));
         }

@@ -5,7 +5,7 @@
 //! touched, so a write is safe while the user is mid-rebase on another
 //! branch, and the ref lock is the same `.lock` file git itself honours.
 
-use super::{Backend, BackendError, CasToken, HistoryEntry, Snapshot};
+use super::{Backend, BackendError, CasToken, FoundCommit, HistoryEntry, Snapshot};
 use crate::release::{RELEASES_DIR, Release};
 use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, Signature, Tree};
 use std::collections::{BTreeMap, BTreeSet};
@@ -343,6 +343,36 @@ impl Backend for GitBackend {
             }
         }
         Ok(entries)
+    }
+
+    fn find_commit(
+        &self,
+        path: &str,
+        limit: usize,
+        matches: &dyn Fn(&str) -> bool,
+    ) -> Result<Option<FoundCommit>, BackendError> {
+        let Some(tip) = self.tip()? else {
+            return Ok(None);
+        };
+        let mut walk = self.repo.revwalk()?;
+        walk.push(tip)?;
+        walk.simplify_first_parent()?;
+        for id in walk.take(limit) {
+            let commit = self.repo.find_commit(id?)?;
+            let message = String::from_utf8_lossy(commit.message_bytes());
+            if matches(&message) {
+                let content = match Self::blob_at(&commit.tree()?, path) {
+                    Some(blob) => Some(self.repo.find_blob(blob)?.content().to_vec()),
+                    None => None,
+                };
+                return Ok(Some(FoundCommit {
+                    commit: commit.id().to_string(),
+                    message: message.into_owned(),
+                    content,
+                }));
+            }
+        }
+        Ok(None)
     }
 }
 

@@ -31,6 +31,15 @@ pub struct HistoryEntry {
     pub message: String,
 }
 
+/// A commit [`Backend::find_commit`] found, with one file as it left it.
+#[derive(Debug, Clone)]
+pub struct FoundCommit {
+    pub commit: String,
+    /// The whole message, trailers included.
+    pub message: String,
+    pub content: Option<Vec<u8>>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     /// Someone else wrote first; the caller re-reads and re-applies.
@@ -92,5 +101,18 @@ pub trait Backend {
     /// Commits that changed `path`, newest first.
     fn history(&self, _path: &str) -> Result<Vec<HistoryEntry>, BackendError> {
         Err(BackendError::Unsupported("history"))
+    }
+
+    /// Among the branch's newest `limit` commits, the newest whose message
+    /// `matches`, with `path` as that commit left it.
+    fn find_commit(
+        &self,
+        _path: &str,
+        _limit: usize,
+        _matches: &dyn Fn(&str) -> bool,
+    ) -> Result<Option<FoundCommit>, BackendError> {
+        Err(BackendError::Unsupported(
+            "looking up a write by its idempotency key",
+        ))
     }
 }

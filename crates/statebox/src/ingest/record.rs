@@ -125,15 +125,23 @@ impl<'a> Recorder<'a> {
         self.burst_started.map(|start| start + COALESCE)
     }
 
+    /// The pending transitions as one operation, taken off the queue, for
+    /// a caller that writes them itself (under an idempotency key, say).
+    pub fn take(&mut self) -> Option<Op> {
+        self.burst_started = None;
+        match self.pending.len() {
+            0 => None,
+            1 => Some(self.pending.remove(0)),
+            _ => Some(Op::Batch {
+                ops: std::mem::take(&mut self.pending),
+            }),
+        }
+    }
+
     /// Writes every pending transition in one commit.
     pub fn flush(&mut self) -> Result<(), WriteError> {
-        self.burst_started = None;
-        let op = match self.pending.len() {
-            0 => return Ok(()),
-            1 => self.pending.remove(0),
-            _ => Op::Batch {
-                ops: std::mem::take(&mut self.pending),
-            },
+        let Some(op) = self.take() else {
+            return Ok(());
         };
         let outcome = write::apply(self.store, &self.release, &op, self.catalog, &self.retry)?;
         if outcome.written.is_some() {
