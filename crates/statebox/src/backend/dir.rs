@@ -70,6 +70,7 @@ impl Backend for DirBackend {
         _message: &str,
     ) -> Result<CasToken, BackendError> {
         let target = self.root.join(path);
+        refuse_links_out(&self.root, &target)?;
         let folder = target.parent().expect("state paths have a folder");
         fs::create_dir_all(folder).map_err(|e| Self::io(folder, e))?;
         let lock_path = target.with_extension("yaml.lock");
@@ -87,7 +88,7 @@ impl Backend for DirBackend {
         if current.as_deref().map(content_version) != base.0 {
             return Err(BackendError::Stale);
         }
-        let mut temp = tempfile::NamedTempFile::new_in(folder).map_err(|e| Self::io(folder, e))?;
+        let mut temp = temp_keeping_mode(folder, &target)?;
         temp.write_all(content)
             .and_then(|_| temp.as_file().sync_all())
             .map_err(|e| Self::io(temp.path(), e))?;
@@ -124,4 +125,62 @@ impl Backend for DirBackend {
         paths.sort();
         Ok(paths)
     }
+}
+
+/// Refuses a write to `target` that a symlink would carry out of the folder
+/// at `root` (a state file, `_releases/X` or any folder between linked
+/// elsewhere): the folder's content is untrusted, and following the link
+/// would create or replace files anywhere. Links that stay inside are fine.
+fn refuse_links_out(root: &Path, target: &Path) -> Result<(), BackendError> {
+    let relative = target
+        .strip_prefix(root)
+        .expect("targets are under the root");
+    let mut at = root.to_path_buf();
+    for part in relative.components() {
+        at.push(part);
+        match fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {}
+            Ok(_) => continue,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(DirBackend::io(&at, e)),
+        }
+        let top = fs::canonicalize(root).map_err(|e| DirBackend::io(root, e))?;
+        // A dangling link leads out too: writing would create its target.
+        let inside = fs::canonicalize(&at).is_ok_and(|real| real.starts_with(&top));
+        if !inside {
+            let points_to = fs::read_link(&at).map_err(|e| DirBackend::io(&at, e))?;
+            return Err(DirBackend::io(
+                &at,
+                std::io::Error::other(format!(
+                    "is a symbolic link to {}, outside the folder {}; statebox does not write through it, nothing was written",
+                    points_to.display(),
+                    root.display()
+                )),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A temporary file beside `target` to rename over it, with `target`'s
+/// mode when it exists (0644 stays 0644), else the mode a new file gets
+/// under the umask.
+fn temp_keeping_mode(
+    folder: &Path,
+    target: &Path,
+) -> Result<tempfile::NamedTempFile, BackendError> {
+    use std::os::unix::fs::PermissionsExt;
+    let temp = tempfile::Builder::new()
+        .permissions(fs::Permissions::from_mode(0o666))
+        .tempfile_in(folder)
+        .map_err(|e| DirBackend::io(folder, e))?;
+    match fs::metadata(target) {
+        Ok(meta) => temp
+            .as_file()
+            .set_permissions(meta.permissions())
+            .map_err(|e| DirBackend::io(temp.path(), e))?,
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(DirBackend::io(target, e)),
+    }
+    Ok(temp)
 }
