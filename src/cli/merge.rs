@@ -1,8 +1,9 @@
 //! `merge-driver` (called by git) and `install` (sets git up to call it).
 
-use super::{CliError, Global, exit};
+use super::{CliError, Global, exit, printable};
 use clap::Args;
 use statebox::merge::driver::{CONFLICT, run_driver};
+use statebox::worktree::derived::{self, RULES_FILE};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -33,6 +34,9 @@ pub struct InstallArgs {
     /// Only report what is installed and what is missing; exit 9 if anything is missing
     #[arg(long)]
     pub check: bool,
+    /// Trust .statebox/derived.yaml as it is now (review it first): the hooks run its commands until it changes
+    #[arg(long, conflicts_with_all = ["global", "check"])]
+    pub trust_derived: bool,
 }
 
 /// Files git routes to the driver.
@@ -320,6 +324,9 @@ pub fn install(global: &Global, args: InstallArgs) -> Result<ExitCode, CliError>
         }
         println!("added:     {what}");
     }
+    if let Scope::Repo { top } = &scope {
+        derived_trust(top, args.trust_derived)?;
+    }
     if missing > 0 {
         eprintln!(
             "statebox: {missing} piece(s) of the merge driver setup missing; run `statebox install{}`",
@@ -328,4 +335,50 @@ pub fn install(global: &Global, args: InstallArgs) -> Result<ExitCode, CliError>
         return Ok(ExitCode::from(exit::SETUP_MISSING));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// With `allow`, trusts the rules file as it is now and shows what that
+/// lets run; otherwise says whether its commands run.
+fn derived_trust(top: &Path, allow: bool) -> Result<(), CliError> {
+    let rules = match derived::load_rules(top) {
+        Ok(rules) => rules,
+        // A broken rules file is regen's error to report, not install's.
+        Err(e) if !allow => {
+            println!("untrusted: {e}");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some(rules) = rules else {
+        if allow {
+            return Err(CliError::new(
+                exit::NOT_FOUND,
+                format!(
+                    "{}: no such file, nothing to trust",
+                    top.join(RULES_FILE).display()
+                ),
+            ));
+        }
+        return Ok(());
+    };
+    if allow {
+        derived::allow(top, &rules)?;
+    } else if rules.rules.is_empty() {
+        return Ok(());
+    }
+    if derived::is_trusted(top, &rules)? {
+        println!(
+            "trusted:   {RULES_FILE} (sha256 {}); the hooks run its commands:",
+            rules.sha256
+        );
+        for rule in &rules.rules {
+            println!("  {}: {}", printable(&rule.path), printable(&rule.run));
+        }
+    } else {
+        println!(
+            "untrusted: {RULES_FILE} (sha256 {}): its commands do not run; review it, then `statebox install --trust-derived`",
+            rules.sha256
+        );
+    }
+    Ok(())
 }

@@ -12,6 +12,8 @@ mod config_store;
 mod config_typed_values;
 mod deploy;
 mod derived_rebase;
+mod derived_trust;
+mod dir_symlinks;
 mod fixtures;
 mod github;
 mod idempotency;

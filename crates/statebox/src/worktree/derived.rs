@@ -17,38 +17,98 @@
 //! The result is committed on its own ([`commit`]) with a message naming
 //! what was regenerated, so the branch ends consistent and the commit is
 //! easy to review or drop.
+//!
+//! The rules file is repository content, so its commands run only when the
+//! user trusts its content in this clone ([`super::trust`]); untrusted rules
+//! are reported ([`Report::untrusted`]), never run. A command also never
+//! runs while a tracked symlink that leads out of the work tree sits where
+//! it writes: it would write through the link.
 
 use super::regen::{self, Method};
+use super::trust;
 use crate::merge::baseline::{BASELINE_NAME, Baseline};
 use git2::{Repository, StatusOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Where a repository keeps its derived-file rules, relative to the root.
 pub const RULES_FILE: &str = ".statebox/derived.yaml";
 
+/// One rule: the command that regenerates the files matching a glob.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
+    /// Glob of the derived files, relative to the repository root.
     pub path: String,
+    /// Shell command, run at the root, that regenerates them.
     pub run: String,
 }
 
+/// The rules file as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rules {
+    /// The rules, in file order.
+    pub rules: Vec<Rule>,
+    /// The sha256 of the bytes the rules were parsed from: what trust is
+    /// recorded for.
+    pub sha256: String,
+}
+
+/// Rules that would have run but did not, because their file's content is
+/// not trusted here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Untrusted {
+    /// The sha256 of the rules file's content, to allow it by.
+    pub sha256: String,
+    /// The rules that were skipped.
+    pub skipped: Vec<Rule>,
+}
+
+/// Why derived files could not be regenerated or committed.
 #[derive(Debug, thiserror::Error)]
 pub enum DerivedError {
+    /// The rules file is not a list of `{path, run}` rules.
     #[error("{RULES_FILE}: {0}")]
     Rules(String),
+    /// A tracked baseline cannot be read, regenerated or written.
     #[error("{path}: {reason}")]
-    Baseline { path: String, reason: String },
+    Baseline {
+        /// The baseline's path, relative to the root.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A rule's command exited unsuccessfully.
     #[error("`{run}` (for {path}) failed with {status}")]
     Command {
+        /// The rule's glob.
         path: String,
+        /// The rule's command.
         run: String,
+        /// How it ended.
         status: std::process::ExitStatus,
     },
+    /// A rule's command was not run: it would write through a tracked
+    /// symlink that leads out of the work tree.
+    #[error(
+        "`{run}` (for {path}) not run: {link} is a symbolic link leading out of the work tree, and the command would write through it"
+    )]
+    EscapingSymlink {
+        /// The rule's glob.
+        path: String,
+        /// The rule's command.
+        run: String,
+        /// The symlink, relative to the root.
+        link: String,
+    },
+    /// A file system operation failed.
     #[error("cannot {action}: {source}")]
     Io {
+        /// What was being done, naming the file.
         action: String,
+        /// The error.
         source: std::io::Error,
     },
+    /// A git operation failed.
     #[error(transparent)]
     Git(#[from] git2::Error),
 }
@@ -60,14 +120,16 @@ pub struct Report {
     pub regenerated: Vec<String>,
     /// One line per baseline: which method placed its findings.
     pub notes: Vec<String>,
+    /// Rules that did not run because the rules file is not trusted here.
+    pub untrusted: Option<Untrusted>,
 }
 
-/// Reads the rules; no rules file means no rules.
-pub fn load_rules(root: &Path) -> Result<Vec<Rule>, DerivedError> {
+/// Reads the rules file at `root`; `None` if there is none.
+pub fn load_rules(root: &Path) -> Result<Option<Rules>, DerivedError> {
     let path = root.join(RULES_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(DerivedError::Io {
                 action: format!("read {}", path.display()),
@@ -75,12 +137,36 @@ pub fn load_rules(root: &Path) -> Result<Vec<Rule>, DerivedError> {
             });
         }
     };
-    let rules = parse_rules(&text).map_err(DerivedError::Rules)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| DerivedError::Rules(format!("not UTF-8 text: {e}")))?;
+    let rules = parse_rules(text).map_err(DerivedError::Rules)?;
     for rule in &rules {
         globset::Glob::new(&rule.path)
             .map_err(|e| DerivedError::Rules(format!("path '{}': {e}", rule.path)))?;
     }
-    Ok(rules)
+    Ok(Some(Rules {
+        rules,
+        sha256: trust::sha256_hex(&bytes),
+    }))
+}
+
+/// Whether the rules file's content is trusted in the repository at `root`.
+pub fn is_trusted(root: &Path, rules: &Rules) -> Result<bool, DerivedError> {
+    let repo = Repository::open(root)?;
+    trust::is_trusted(&repo, &rules.sha256).map_err(|e| DerivedError::Io {
+        action: format!("read {}", trust::trust_list(&repo).display()),
+        source: e,
+    })
+}
+
+/// Trusts the rules file's content in the repository at `root`: from now
+/// on its commands run, until the file changes.
+pub fn allow(root: &Path, rules: &Rules) -> Result<(), DerivedError> {
+    let repo = Repository::open(root)?;
+    trust::allow(&repo, &rules.sha256).map_err(|e| DerivedError::Io {
+        action: format!("write {}", trust::trust_list(&repo).display()),
+        source: e,
+    })
 }
 
 /// A list of `{path, run}` mappings, both strings, nothing else.
@@ -188,7 +274,9 @@ fn dirty_paths(repo: &Repository) -> Result<Vec<String>, DerivedError> {
 
 /// Regenerates derived files in the work tree at `root`. With `changed`
 /// (the paths the merge or rebase touched), a rule runs only if one of its
-/// paths changed, and baselines only if anything did.
+/// paths changed, and baselines only if anything did. Rules run only if the
+/// rules file is trusted here; otherwise they are listed in
+/// [`Report::untrusted`] and the rest is still done.
 pub fn regenerate_all(root: &Path, changed: Option<&[String]>) -> Result<Report, DerivedError> {
     let repo = Repository::open(root)?;
     let mut report = Report::default();
@@ -200,12 +288,37 @@ pub fn regenerate_all(root: &Path, changed: Option<&[String]>) -> Result<Report,
             report.regenerated.push(path);
         }
     }
-    for rule in load_rules(root)? {
-        let glob = globset::Glob::new(&rule.path)
-            .expect("checked on load")
-            .compile_matcher();
-        if changed.is_some_and(|paths| !paths.iter().any(|p| glob.is_match(p))) {
-            continue;
+    let Some(rules) = load_rules(root)? else {
+        return Ok(report);
+    };
+    let due: Vec<(Rule, globset::GlobMatcher)> = rules
+        .rules
+        .iter()
+        .map(|rule| {
+            let glob = globset::Glob::new(&rule.path)
+                .expect("checked on load")
+                .compile_matcher();
+            (rule.clone(), glob)
+        })
+        .filter(|(_, glob)| changed.is_none_or(|paths| paths.iter().any(|p| glob.is_match(p))))
+        .collect();
+    if due.is_empty() {
+        return Ok(report);
+    }
+    if !is_trusted(root, &rules)? {
+        report.untrusted = Some(Untrusted {
+            sha256: rules.sha256,
+            skipped: due.into_iter().map(|(rule, _)| rule).collect(),
+        });
+        return Ok(report);
+    }
+    for (rule, glob) in due {
+        if let Some(link) = escaping_symlink(&repo, root, &rule.path, &glob)? {
+            return Err(DerivedError::EscapingSymlink {
+                path: rule.path,
+                run: rule.run,
+                link,
+            });
         }
         let before = dirty_paths(&repo)?;
         let status = Command::new("sh")
@@ -233,6 +346,49 @@ pub fn regenerate_all(root: &Path, changed: Option<&[String]>) -> Result<Report,
         }
     }
     Ok(report)
+}
+
+/// A tracked symlink leading out of the work tree that a rule's command
+/// could write through: one its glob matches, or a folder its glob reaches
+/// into. Which folders a glob reaches into is judged by its literal prefix
+/// (up to the first wildcard), which errs towards refusing.
+fn escaping_symlink(
+    repo: &Repository,
+    root: &Path,
+    pattern: &str,
+    glob: &globset::GlobMatcher,
+) -> Result<Option<String>, DerivedError> {
+    let literal = &pattern[..pattern.find(['*', '?', '[', '{']).unwrap_or(pattern.len())];
+    let io = |path: &Path| {
+        let action = format!("inspect {}", path.display());
+        move |source| DerivedError::Io { action, source }
+    };
+    let top = std::fs::canonicalize(root).map_err(io(root))?;
+    for entry in repo.index()?.iter() {
+        let Ok(path) = String::from_utf8(entry.path) else {
+            continue;
+        };
+        let folder = format!("{path}/");
+        let reached =
+            glob.is_match(&path) || folder.starts_with(literal) || literal.starts_with(&folder);
+        if !reached {
+            continue;
+        }
+        let file = root.join(&path);
+        match std::fs::symlink_metadata(&file) {
+            Ok(meta) if meta.file_type().is_symlink() => {}
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io(&file)(e)),
+        }
+        // A dangling link counts as leading out: the command could create
+        // its target anywhere.
+        let inside = std::fs::canonicalize(&file).is_ok_and(|target| target.starts_with(&top));
+        if !inside {
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
 }
 
 /// Commits `paths` on HEAD in a commit of their own.
