@@ -33,36 +33,54 @@ impl std::fmt::Display for Method {
     }
 }
 
+/// A regenerated baseline and how its findings were placed.
 #[derive(Debug)]
 pub struct Regenerated {
+    /// The baseline for the final tree.
     pub baseline: Baseline,
+    /// How its findings' lines were established.
     pub method: Method,
     /// Findings of a type relocation cannot search for; kept as they were
     /// (always empty with [`Method::DetectSecrets`]).
     pub not_relocated: Vec<FindingKey>,
 }
 
+/// Why a baseline could not be regenerated.
 #[derive(Debug, Error)]
 pub enum RegenError {
+    /// A file system operation failed.
     #[error("cannot {action} {path}: {source}")]
     Io {
+        /// What was being done.
         action: &'static str,
+        /// The file it was done to.
         path: PathBuf,
+        /// The error.
         source: std::io::Error,
     },
+    /// `detect-secrets scan --baseline` exited unsuccessfully.
     #[error("`{program} scan --baseline` failed in {dir} ({status}): {stderr}")]
     DetectSecrets {
+        /// The detect-secrets program run.
         program: PathBuf,
+        /// The tree it scanned.
         dir: PathBuf,
+        /// How it ended.
         status: std::process::ExitStatus,
+        /// What it said.
         stderr: String,
     },
+    /// detect-secrets wrote a baseline statebox cannot read.
     #[error("baseline written by detect-secrets cannot be read back: {0}")]
     Parse(#[from] BaselineParseError),
+    /// A filter of the baseline holds a pattern that does not compile.
     #[error("filter {filter} has a pattern {pattern:?} that is not a valid regex: {source}")]
     Pattern {
+        /// The filter's name.
         filter: &'static str,
+        /// The pattern.
         pattern: String,
+        /// Why it does not compile.
         source: regex::Error,
     },
 }

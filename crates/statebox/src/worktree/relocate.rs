@@ -153,10 +153,15 @@ fn sha1_hex(s: &str) -> String {
 
 /// The line filters of the baseline's `filters_used`, compiled once per run.
 pub struct LineFilters {
+    /// `pragma: allowlist secret` comments drop their line (or the next).
     pub allowlist: bool,
+    /// Lines that assign from a call or subscript are dropped.
     pub indirect_reference: bool,
+    /// High-entropy secrets after an id-like name are dropped.
     pub likely_id_string: bool,
+    /// `--exclude-lines` regexes.
     pub exclude_lines: Vec<Regex>,
+    /// `--exclude-secrets` regexes.
     pub exclude_secrets: Vec<Regex>,
 }
 
