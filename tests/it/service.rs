@@ -948,6 +948,20 @@ fn python_mcp_1x_and_2x_over_stdio_and_http() {
                 .arg(TOKEN),
             &format!("{what} over HTTP"),
         );
+        if what.ends_with("2.x") {
+            let repo = new_repo();
+            cli_in(repo.path(), &["init", "-r", "4.21.7"]);
+            let server = serve(&["--repo", repo.path().to_str().unwrap()], &[], Some(TOKEN));
+            run_checked(
+                Command::new(&python)
+                    .arg(script("listen.py"))
+                    .arg(format!("http://127.0.0.1:{}/mcp", server.port))
+                    .arg(TOKEN)
+                    .arg(statebox_bin())
+                    .arg(repo.path()),
+                &format!("{what} listening over HTTP"),
+            );
+        }
     }
 }
 
@@ -1243,4 +1257,168 @@ async fn retries_with_an_idempotency_key_take_effect_once() {
     );
     assert_eq!(record_commits(repo.path()), commits + 1);
     client.cancel().await.unwrap();
+}
+
+/// What a client was told, in order: a resource's URI, or `list_changed`.
+#[derive(Clone)]
+struct Told(tokio::sync::mpsc::UnboundedSender<String>);
+
+impl rmcp::ClientHandler for Told {
+    async fn on_resource_updated(
+        &self,
+        params: rmcp::model::ResourceUpdatedNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        let _ = self.0.send(params.uri);
+    }
+
+    async fn on_resource_list_changed(
+        &self,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        let _ = self.0.send("list_changed".to_owned());
+    }
+}
+
+/// How long a notification may take: the server polls the tip every
+/// 200 ms; the rest is slack for a loaded machine, not a measurement.
+const NOTIFIED_WITHIN: Duration = Duration::from_secs(10);
+
+async fn next_told(told: &mut tokio::sync::mpsc::UnboundedReceiver<String>, what: &str) -> String {
+    tokio::time::timeout(NOTIFIED_WITHIN, told.recv())
+        .await
+        .unwrap_or_else(|_| panic!("no notification within {NOTIFIED_WITHIN:?} after {what}"))
+        .expect("the client is still connected")
+}
+
+fn cli_in(repo: &Path, args: &[&str]) {
+    let mut all = vec!["--repo", repo.to_str().unwrap()];
+    all.extend_from_slice(args);
+    cli(&all);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stdio_subscribers_hear_of_cli_writes_and_new_releases() {
+    let repo = new_repo();
+    cli_in(repo.path(), &["init", "-r", "4.19.1"]);
+    let (sender, mut told) = tokio::sync::mpsc::unbounded_channel();
+    let mut command = tokio::process::Command::new(statebox_bin());
+    command.arg("--repo").arg(repo.path()).arg("mcp");
+    command.env("STATEBOX_LOG", "warn");
+    let client = Told(sender)
+        .serve(TokioChildProcess::new(command).unwrap())
+        .await
+        .expect("the MCP handshake succeeds");
+    let uri = "statebox://release/4.19.1";
+    // Clients before protocol 2026-07-28 subscribe this way, and still exist.
+    #[expect(deprecated)]
+    client
+        .subscribe(rmcp::model::SubscribeRequestParams::new(uri))
+        .await
+        .unwrap();
+
+    cli_in(
+        repo.path(),
+        &[
+            "task",
+            "set",
+            "-r",
+            "4.19.1",
+            "drop-bugs",
+            "--status",
+            "Pass",
+        ],
+    );
+    assert_eq!(next_told(&mut told, "a CLI task set").await, uri);
+
+    // Another release's write moves the tip but not this file: no update
+    // for it, only the resource list changed.
+    cli_in(repo.path(), &["init", "-r", "4.19.2"]);
+    assert_eq!(next_told(&mut told, "a CLI init").await, "list_changed");
+    cli_in(repo.path(), &["issue", "add", "-r", "4.19.1", "a blocker"]);
+    assert_eq!(next_told(&mut told, "a CLI issue add").await, uri);
+    client.cancel().await.unwrap();
+}
+
+/// Protocol 2026-07-28 over stateless HTTP: `subscriptions/listen` keeps
+/// its response stream open and the notifications ride on it; the legacy
+/// `resources/subscribe`, which would need a session, is refused saying so.
+#[tokio::test(flavor = "multi_thread")]
+async fn http_listeners_hear_of_cli_writes_and_new_releases() {
+    use rmcp::model::{ProtocolVersion, ServerNotification, SubscriptionFilter};
+    use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+    let repo = new_repo();
+    cli_in(repo.path(), &["init", "-r", "4.20.3"]);
+    let server = serve(&["--repo", repo.path().to_str().unwrap()], &[], Some(TOKEN));
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(format!(
+            "http://127.0.0.1:{}/mcp",
+            server.port
+        ))
+        .auth_header(TOKEN),
+    );
+    let client = ()
+        .serve_with_lifecycle(
+            transport,
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        )
+        .await
+        .expect("server/discover succeeds over HTTP");
+    let uri = "statebox://release/4.20.3";
+    let filter = SubscriptionFilter::builder()
+        .resource_subscription(uri)
+        .resource_subscription("https://elsewhere/not-ours")
+        .resources_list_changed()
+        .build();
+    let mut listening = client.peer().listen(filter).await.unwrap();
+    assert_eq!(
+        listening.acknowledged().resource_subscriptions.as_deref(),
+        Some([uri.to_owned()].as_slice()),
+        "only statebox's own resources are accepted"
+    );
+    let mut next = async |what: &str| {
+        let told = tokio::time::timeout(NOTIFIED_WITHIN, listening.next())
+            .await
+            .unwrap_or_else(|_| panic!("no notification within {NOTIFIED_WITHIN:?} after {what}"))
+            .unwrap()
+            .expect("the stream stays open");
+        match told {
+            ServerNotification::ResourceUpdatedNotification(n) => n.params.uri,
+            ServerNotification::ResourceListChangedNotification(_) => "list_changed".to_owned(),
+            other => panic!("unexpected notification {other:?}"),
+        }
+    };
+    cli_in(
+        repo.path(),
+        &[
+            "task",
+            "set",
+            "-r",
+            "4.20.3",
+            "drop-bugs",
+            "--status",
+            "Fail",
+        ],
+    );
+    assert_eq!(next("a CLI task set").await, uri);
+    cli_in(repo.path(), &["init", "-r", "4.20.4"]);
+    assert_eq!(next("a CLI init").await, "list_changed");
+    cli_in(repo.path(), &["issue", "add", "-r", "4.20.3", "a blocker"]);
+    assert_eq!(next("a CLI issue add").await, uri);
+    listening.cancel().await.unwrap();
+    client.cancel().await.unwrap();
+
+    let legacy = http_client(server.port, Some(TOKEN)).await;
+    #[expect(deprecated)]
+    let refused = legacy
+        .subscribe(rmcp::model::SubscribeRequestParams::new(uri))
+        .await
+        .expect_err("no session to push on later");
+    assert!(
+        refused.to_string().contains("subscriptions/listen"),
+        "{refused}"
+    );
+    legacy.cancel().await.unwrap();
 }

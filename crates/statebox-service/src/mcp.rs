@@ -1,5 +1,11 @@
-//! The MCP server: the tool table, the resources, and resource-updated
-//! notifications when the record branch moves.
+//! The MCP server: the tool table, the resources, and notifications when
+//! the record branch moves: `notifications/resources/updated` for a watched
+//! release and `notifications/resources/list_changed` when releases come or
+//! go. Clients of protocol 2026-07-28 ask for them with
+//! `subscriptions/listen`, which works over stdio and stateless HTTP alike
+//! (the notifications ride the listen request's own response stream);
+//! older clients use `resources/subscribe`, which needs a stream the server
+//! can push on at any time, so only `statebox mcp` (stdio) takes it.
 
 use crate::access::{ErrorKind, Failure, StateAccess};
 use crate::service::Service;
@@ -11,28 +17,68 @@ use rmcp::model::{
     ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
     ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
     ResourceUpdatedNotificationParam, ServerCapabilities, ServerConfig, SubscribeRequestParams,
-    Tool, UnsubscribeRequestParams,
+    SubscriptionFilter, Tool, UnsubscribeRequestParams,
 };
-use rmcp::service::{Peer, RequestContext, RoleServer};
-use std::sync::{Arc, Mutex};
+use rmcp::service::{NotificationContext, Peer, RequestContext, RoleServer, SubscriptionContext};
+use std::sync::Arc;
 use std::time::Instant;
 
 pub const RELEASES_URI: &str = "statebox://releases";
 const RELEASE_PREFIX: &str = "statebox://release/";
 
-struct Subscription {
+/// A resource someone watches and what it read last time, to notify only
+/// on a real change (the tip also moves for other releases' writes).
+struct Watched {
     uri: String,
-    peer: Peer<RoleServer>,
-    /// What the resource read last time, to notify only on a real change.
     last: Option<String>,
+}
+
+impl Watched {
+    async fn new(service: &Service, uri: String) -> Self {
+        let last = current(service, &uri).await;
+        Watched { uri, last }
+    }
+
+    /// Reads the resource again; true when it differs from last time.
+    async fn changed(&mut self, service: &Service) -> bool {
+        let now = current(service, &self.uri).await;
+        let changed = now != self.last;
+        self.last = now;
+        changed
+    }
+}
+
+/// A resource's text now; `None` when it cannot be read (e.g. not created yet).
+async fn current(service: &Service, uri: &str) -> Option<String> {
+    let uri = uri.to_owned();
+    service.call(move |a| read(a, &uri).ok().map(|r| r.0)).await
+}
+
+/// The releases listed as resources, to tell when the list changes.
+async fn listed(service: &Service) -> Option<Vec<String>> {
+    service.call(|a| a.releases().ok()).await
+}
+
+/// A `resources/subscribe` from a stdio client (protocol before 2026-07-28).
+struct Subscription {
+    watched: Watched,
+    peer: Peer<RoleServer>,
+}
+
+/// The stdio client, told of list changes without asking (before 2026-07-28).
+struct StdioClient {
+    peer: Peer<RoleServer>,
+    releases: Option<Vec<String>>,
 }
 
 #[derive(Clone)]
 pub struct Mcp {
     service: Service,
-    subscriptions: Arc<Mutex<Vec<Subscription>>>,
-    /// Log one line per tool call (stdio; over HTTP the request log does it).
-    log_calls: bool,
+    subscriptions: Arc<tokio::sync::Mutex<Vec<Subscription>>>,
+    client: Arc<tokio::sync::Mutex<Option<StdioClient>>>,
+    /// Served on stdio: one client that can be pushed to at any time; log
+    /// one line per tool call (over HTTP the request log does it).
+    stdio: bool,
 }
 
 /// What a resource URI names.
@@ -104,49 +150,39 @@ fn to_mcp(e: Failure) -> McpError {
 
 impl Mcp {
     /// The handler; starts the notifier that watches the branch tip.
-    pub fn new(service: Service, log_calls: bool) -> Self {
+    pub fn new(service: Service, stdio: bool) -> Self {
         let mcp = Mcp {
             service,
             subscriptions: Arc::default(),
-            log_calls,
+            client: Arc::default(),
+            stdio,
         };
-        let notifier = mcp.clone();
-        tokio::spawn(async move { notifier.notify_on_moves().await });
+        if stdio {
+            let notifier = mcp.clone();
+            tokio::spawn(async move { notifier.notify_on_moves().await });
+        }
         mcp
     }
 
+    /// Notifies the stdio client's `resources/subscribe`s and list changes.
     async fn notify_on_moves(self) {
         let mut tip = self.service.tip();
         while tip.changed().await.is_ok() {
-            let uris: Vec<String> = {
-                let subs = self.subscriptions.lock().expect("not poisoned");
-                subs.iter().map(|s| s.uri.clone()).collect()
-            };
-            for uri in uris {
-                let now = {
-                    let uri = uri.clone();
-                    self.service
-                        .call(move |a| read(a, &uri).ok().map(|r| r.0))
-                        .await
-                };
-                let peers: Vec<Peer<RoleServer>> = {
-                    let mut subs = self.subscriptions.lock().expect("not poisoned");
-                    subs.iter_mut()
-                        .filter(|s| s.uri == uri && s.last != now)
-                        .map(|s| {
-                            s.last = now.clone();
-                            s.peer.clone()
-                        })
-                        .collect()
-                };
-                for peer in peers {
-                    let param = ResourceUpdatedNotificationParam::new(uri.clone());
-                    if peer.notify_resource_updated(param).await.is_err() {
-                        self.subscriptions
-                            .lock()
-                            .expect("not poisoned")
-                            .retain(|s| !(s.uri == uri && s.peer.is_transport_closed()));
-                    }
+            let mut subscriptions = self.subscriptions.lock().await;
+            for subscription in subscriptions.iter_mut() {
+                if subscription.watched.changed(&self.service).await {
+                    let param =
+                        ResourceUpdatedNotificationParam::new(subscription.watched.uri.clone());
+                    let _ = subscription.peer.notify_resource_updated(param).await;
+                }
+            }
+            subscriptions.retain(|s| !s.peer.is_transport_closed());
+            drop(subscriptions);
+            if let Some(client) = self.client.lock().await.as_mut() {
+                let now = listed(&self.service).await;
+                if now != client.releases {
+                    client.releases = now;
+                    let _ = client.peer.notify_resource_list_changed().await;
                 }
             }
         }
@@ -160,6 +196,7 @@ impl ServerHandler for Mcp {
                 .enable_tools()
                 .enable_resources()
                 .enable_resources_subscribe()
+                .enable_resources_list_changed()
                 .build(),
         )
         .with_server_info(Implementation::new("statebox", env!("CARGO_PKG_VERSION")))
@@ -195,7 +232,7 @@ impl ServerHandler for Mcp {
         let args = request.arguments.unwrap_or_default();
         let release = tools::release_of(&args).unwrap_or("-").to_owned();
         let result = tools::call(&self.service, &request.name, args).await;
-        if self.log_calls {
+        if self.stdio {
             let outcome = match &result {
                 Ok(r) if r.is_error == Some(true) => "tool error",
                 Ok(_) => "ok",
@@ -277,20 +314,19 @@ impl ServerHandler for Mcp {
                 None,
             ));
         }
-        let last = {
-            let uri = uri.clone();
-            self.service
-                .call(move |a| read(a, &uri).ok().map(|r| r.0))
-                .await
-        };
-        self.subscriptions
-            .lock()
-            .expect("not poisoned")
-            .push(Subscription {
-                uri,
-                peer: context.peer,
-                last,
-            });
+        if !self.stdio {
+            // A stateless HTTP server keeps no stream to push on later.
+            return Err(McpError::invalid_request(
+                "resources/subscribe needs a session this stateless server does not keep: \
+                 use subscriptions/listen (protocol 2026-07-28), or statebox mcp on stdio",
+                None,
+            ));
+        }
+        let watched = Watched::new(&self.service, uri).await;
+        self.subscriptions.lock().await.push(Subscription {
+            watched,
+            peer: context.peer,
+        });
         Ok(())
     }
 
@@ -301,8 +337,79 @@ impl ServerHandler for Mcp {
     ) -> Result<(), McpError> {
         self.subscriptions
             .lock()
-            .expect("not poisoned")
-            .retain(|s| s.uri != request.uri);
+            .await
+            .retain(|s| s.watched.uri != request.uri);
         Ok(())
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        if self.stdio {
+            let releases = listed(&self.service).await;
+            *self.client.lock().await = Some(StdioClient {
+                peer: context.peer,
+                releases,
+            });
+        }
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        let resources = requested
+            .resource_subscriptions
+            .iter()
+            .flatten()
+            .filter(|uri| target(uri).is_some())
+            .cloned();
+        let mut accepted = SubscriptionFilter::builder().resource_subscriptions(resources);
+        if requested.resources_list_changed == Some(true) {
+            accepted = accepted.resources_list_changed();
+        }
+        Some(accepted.build())
+    }
+
+    /// One `subscriptions/listen` stream: after each move of the branch tip,
+    /// the watched resources that read differently, and the release list if
+    /// it changed. Ends when the client cancels or the server shuts down.
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        let accepted = context.accepted().clone();
+        let mut tip = self.service.tip();
+        let mut watched = Vec::new();
+        for uri in accepted.resource_subscriptions.into_iter().flatten() {
+            watched.push(Watched::new(&self.service, uri).await);
+        }
+        let mut releases = match accepted.resources_list_changed {
+            Some(true) => Some(listed(&self.service).await),
+            _ => None,
+        };
+        let shutdown = self.service.shutdown();
+        loop {
+            tokio::select! {
+                _ = context.cancelled() => return Ok(()),
+                _ = shutdown.cancelled() => return Ok(()),
+                moved = tip.changed() => if moved.is_err() { return Ok(()) },
+            }
+            let sink = context.sink();
+            for resource in &mut watched {
+                if resource.changed(&self.service).await
+                    && sink
+                        .notify_resource_updated(resource.uri.clone())
+                        .await
+                        .is_err()
+                {
+                    return Ok(());
+                }
+            }
+            if let Some(last) = releases.as_mut() {
+                let now = listed(&self.service).await;
+                if now != *last {
+                    *last = now;
+                    if sink.notify_resource_list_changed().await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@ use crate::access::StateAccess;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// Where the dashboard's links point; each base gets the id appended.
 #[derive(Debug, Clone)]
@@ -46,6 +47,9 @@ struct Inner {
     access: Arc<dyn StateAccess>,
     options: Options,
     tip: watch::Receiver<Option<String>>,
+    /// Cancelled when the server shuts down, so that streams which would
+    /// otherwise stay open (live pages, MCP listens) end and let it drain.
+    shutdown: CancellationToken,
 }
 
 #[derive(Clone)]
@@ -66,6 +70,7 @@ impl Service {
                 access,
                 options,
                 tip,
+                shutdown: CancellationToken::new(),
             }),
         };
         let watcher = service.clone();
@@ -81,6 +86,7 @@ impl Service {
                 access,
                 options,
                 tip,
+                shutdown: CancellationToken::new(),
             }),
         }
     }
@@ -105,6 +111,11 @@ impl Service {
         f(self.inner.access.as_ref())
     }
 
+    /// Cancelled when the server starts shutting down.
+    pub fn shutdown(&self) -> CancellationToken {
+        self.inner.shutdown.clone()
+    }
+
     /// A receiver that sees every later move of the branch tip.
     pub fn tip(&self) -> watch::Receiver<Option<String>> {
         let mut tip = self.inner.tip.clone();
@@ -114,7 +125,7 @@ impl Service {
 
     async fn watch_tip(self, sender: watch::Sender<Option<String>>) {
         let mut last: Option<String> = None;
-        loop {
+        while !self.inner.shutdown.is_cancelled() {
             match self.call(|a| a.tip()).await {
                 Ok(Some(tip)) => {
                     if last.as_deref() != Some(tip.as_str()) {
