@@ -1,4 +1,4 @@
-//! `statebox init` and `statebox meta set|get`.
+//! `statebox init` and `statebox meta set|unset|get`.
 
 use super::{CliError, Context, KeyArg, ReleaseArg, exit, print_json, report};
 use clap::{Args, Subcommand};
@@ -38,8 +38,21 @@ pub struct InitArgs {
 pub enum MetaCommand {
     /// Set metadata: KEY=VALUE, dotted keys reach into maps (advisory_ids.rpm=169043)
     Set(SetArgs),
+    /// Remove metadata keys (dotted keys reach into maps); the keys every state starts with become empty
+    Unset(UnsetArgs),
     /// Show metadata, or one key
     Get(GetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UnsetArgs {
+    #[command(flatten)]
+    release: ReleaseArg,
+    /// Keys to remove, dotted to reach into maps (advisory_ids.rpm)
+    #[arg(required = true, value_name = "KEY")]
+    keys: Vec<String>,
+    #[command(flatten)]
+    key: KeyArg,
 }
 
 #[derive(Debug, Args)]
@@ -300,6 +313,10 @@ pub fn run(ctx: &Context, command: MetaCommand) -> Result<ExitCode, CliError> {
             let release = args.release.parse()?;
             let entries = entries_from_pairs(&args.pairs)?;
             report(&ctx.write(&release, &Op::SetMetadata { entries }, &args.key)?);
+        }
+        MetaCommand::Unset(args) => {
+            let release = args.release.parse()?;
+            report(&ctx.write(&release, &Op::UnsetMetadata { keys: args.keys }, &args.key)?);
         }
         MetaCommand::Get(args) => {
             let release = args.release.parse()?;

@@ -134,11 +134,11 @@ pub struct StoredGroup<T: Subcommand> {
 pub enum Command {
     /// Create a release's state file
     Init(Stored<meta::InitArgs>),
-    /// Set or show a task
+    /// Set, show or reset a task
     Task(StoredGroup<task::TaskCommand>),
-    /// Add, resolve or list issues
+    /// Add, resolve, reopen, edit, remove or list issues
     Issue(StoredGroup<issue::IssueCommand>),
-    /// Set or show release metadata
+    /// Set, unset or show release metadata
     Meta(StoredGroup<meta::MetaCommand>),
     /// Read command output from stdin; its status lines drive task state
     Ingest(Stored<ingest::IngestArgs>),
@@ -336,7 +336,14 @@ impl From<LoadError> for CliError {
 impl From<OpError> for CliError {
     fn from(e: OpError) -> Self {
         let (code, hint) = match e {
-            OpError::NoSuchIssue { .. } => (exit::NOT_FOUND, ""),
+            OpError::NoSuchIssue { .. }
+            | OpError::NoResolvedIssue { .. }
+            | OpError::NoIssue { .. }
+            | OpError::NoMetadataKey { .. } => (exit::NOT_FOUND, ""),
+            OpError::NoState { .. } => (
+                exit::NOT_FOUND,
+                "\nhint: `statebox status` lists the releases there are",
+            ),
             OpError::SecondBlocker { .. } => (
                 exit::INVALID_INPUT,
                 "\nhint: resolve it first, or add this issue without --blocker",

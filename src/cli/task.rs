@@ -1,4 +1,4 @@
-//! `statebox task set|get`.
+//! `statebox task set|get|reset`.
 
 use super::{CliError, Context, KeyArg, ReleaseArg, exit, print_json, report};
 use clap::{Args, Subcommand};
@@ -13,6 +13,18 @@ pub enum TaskCommand {
     Set(SetArgs),
     /// Show one task
     Get(GetArgs),
+    /// Remove a task's entry: it is Not Started again, without timestamps or result
+    Reset(ResetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    #[command(flatten)]
+    release: ReleaseArg,
+    /// Task name or display name
+    task: String,
+    #[command(flatten)]
+    key: KeyArg,
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +61,11 @@ pub fn run(ctx: &Context, command: TaskCommand) -> Result<ExitCode, CliError> {
     match command {
         TaskCommand::Set(args) => set(ctx, args),
         TaskCommand::Get(args) => get(ctx, args),
+        TaskCommand::Reset(args) => {
+            let release = args.release.parse()?;
+            report(&ctx.write(&release, &Op::ResetTask { task: args.task }, &args.key)?);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

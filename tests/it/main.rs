@@ -28,6 +28,7 @@ mod service;
 mod snapshots;
 mod support;
 mod surface;
+mod take_back;
 mod yaml_fuzz;
 mod yaml_limits;
 mod yaml_oracle;

@@ -315,6 +315,30 @@ mod tests {
                 resolution: None,
             },
             Op::SetMetadata { entries: metadata },
+            Op::ResetTask {
+                task: "stage-testing".into(),
+            },
+            Op::ReopenIssue {
+                query: "flaky".into(),
+            },
+            Op::RemoveIssue {
+                query: "flaky".into(),
+            },
+            Op::EditIssue {
+                query: "flaky".into(),
+                text: Some("flaky: node 3".into()),
+                blocker: Some(false),
+                related_tasks: Some(vec![]),
+            },
+            Op::EditIssue {
+                query: "flaky".into(),
+                text: None,
+                blocker: None,
+                related_tasks: None,
+            },
+            Op::UnsetMetadata {
+                keys: vec!["advisory_ids.rpm".into(), "qe_owner".into()],
+            },
             Op::Batch {
                 ops: vec![Op::ResolveIssue {
                     query: "flaky".into(),

@@ -4,7 +4,8 @@
 //! ("set task X to Pass"), never a precomputed file.
 
 use super::{
-    ISSUE_TEXT_MAX, Issue, MERGED_METADATA_KEYS, Part, State, Status, Task, normalize_issue_text,
+    ISSUE_TEXT_MAX, Issue, MERGED_METADATA_KEYS, METADATA_KEYS, Part, State, Status, Task,
+    normalize_issue_text,
 };
 use crate::catalog::Catalog;
 use crate::release::Release;
@@ -38,6 +39,24 @@ pub enum Op {
         query: String,
         resolution: Option<String>,
     },
+    /// Remove a task's entry: the task reads as Not Started again, with no
+    /// timestamps or result.
+    ResetTask { task: String },
+    /// Make a resolved issue open again (its resolution is cleared).
+    ReopenIssue { query: String },
+    /// Delete an issue from the file, open or resolved.
+    RemoveIssue { query: String },
+    /// Change an issue in place; `None` keeps that field as it is.
+    EditIssue {
+        query: String,
+        text: Option<String>,
+        blocker: Option<bool>,
+        related_tasks: Option<Vec<String>>,
+    },
+    /// Remove metadata keys (dotted paths reach into maps:
+    /// `advisory_ids.rpm`); the keys every state starts with go back to
+    /// their empty value, as the original's readers expect them present.
+    UnsetMetadata { keys: Vec<String> },
     /// Set metadata keys; a map value is merged key by key into the map
     /// already there (`advisory_ids`, `candidate_builds`).
     SetMetadata {
@@ -137,6 +156,21 @@ pub enum OpError {
         query: String,
         candidates: Vec<String>,
     },
+    #[error("no resolved issue matches '{query}'{}", if *open_match { " (an open one does)" } else { "" })]
+    NoResolvedIssue { query: String, open_match: bool },
+    #[error("no issue matches '{query}'")]
+    NoIssue { query: String },
+    #[error("an open issue already has this text: '{existing}'")]
+    AlreadyOpen { existing: String },
+    #[error("nothing to change: give a new text, blocker or related tasks")]
+    EmptyEdit,
+    #[error("release {release} has no state file, so there is nothing to {action}")]
+    NoState {
+        release: String,
+        action: &'static str,
+    },
+    #[error("no metadata key '{key}'")]
+    NoMetadataKey { key: String },
     #[error("no metadata given")]
     EmptyMetadata,
     #[error("nothing to apply")]
@@ -211,6 +245,37 @@ impl Op {
                 query: stored_text(query, "issue"),
                 resolution: resolution.as_deref().map(|r| stored_text(r, "resolution")),
             },
+            Op::ResetTask { task } => Op::ResetTask {
+                task: stored_text(task, "task name"),
+            },
+            Op::ReopenIssue { query } => Op::ReopenIssue {
+                query: stored_text(query, "issue"),
+            },
+            Op::RemoveIssue { query } => Op::RemoveIssue {
+                query: stored_text(query, "issue"),
+            },
+            Op::EditIssue {
+                query,
+                text,
+                blocker,
+                related_tasks,
+            } => Op::EditIssue {
+                query: stored_text(query, "issue"),
+                text: text.as_deref().map(|t| stored_text(t, "issue text")),
+                blocker: *blocker,
+                related_tasks: related_tasks.as_ref().map(|tasks| {
+                    tasks
+                        .iter()
+                        .map(|t| stored_text(t, "related task"))
+                        .collect()
+                }),
+            },
+            Op::UnsetMetadata { keys } => Op::UnsetMetadata {
+                keys: keys
+                    .iter()
+                    .map(|k| stored_text(k, "metadata key"))
+                    .collect(),
+            },
             Op::SetMetadata { entries } => Op::SetMetadata {
                 entries: stored_mapping(entries),
             },
@@ -234,6 +299,12 @@ impl Op {
     ) -> Result<Applied, OpError> {
         let now_text = timestamp::format(now);
         let existed = current.is_some();
+        if let (false, Some(action)) = (existed, self.undoes()) {
+            return Err(OpError::NoState {
+                release: release.to_string(),
+                action,
+            });
+        }
         let mut state = current.unwrap_or_else(|| State::new(release, &now_text));
         let before = state.clone();
         let message = self.change(&mut state, existed, release, catalog, now)?;
@@ -246,6 +317,20 @@ impl Op {
             message,
             changed,
         })
+    }
+
+    /// What an operation that only takes back or changes what a state holds
+    /// does, for the error when there is no state; `None` for operations
+    /// that create a missing state, as the original's did.
+    fn undoes(&self) -> Option<&'static str> {
+        match self {
+            Op::ResetTask { .. } => Some("reset"),
+            Op::ReopenIssue { .. } => Some("reopen"),
+            Op::RemoveIssue { .. } => Some("remove"),
+            Op::EditIssue { .. } => Some("edit"),
+            Op::UnsetMetadata { .. } => Some("unset"),
+            _ => None,
+        }
     }
 
     /// Changes `state` in place and returns the commit message.
@@ -289,23 +374,106 @@ impl Op {
                 related_tasks,
             } => {
                 let text = validate_issue_text(text)?;
-                let related: Vec<String> = related_tasks
-                    .iter()
-                    .map(|t| {
-                        catalog
-                            .resolve(t)
-                            .map_or_else(|| t.trim().to_owned(), |e| e.name.clone())
-                    })
-                    .collect();
-                add_issue(state, text, *blocker, related, &now_text)?;
-                format!("Add issue: {}", short(text))
+                let related = catalog_names(catalog, related_tasks);
+                let made_blocker = add_issue(state, text, *blocker, related, &now_text)?;
+                let note = if made_blocker { " (now a blocker)" } else { "" };
+                format!("Add issue: {}{note}", short(text))
             }
             Op::ResolveIssue { query, resolution } => {
-                let issue = find_unresolved(&mut state.issues, query)?;
+                let index = find_issue(&state.issues, query, Scope::Open)?;
+                let issue = &mut state.issues[index];
                 issue.resolved = true;
                 issue.resolution = resolution.clone();
                 issue.resolved_at = Some(now_text.clone());
                 format!("Resolve issue: {}", short(&issue.issue))
+            }
+            Op::ResetTask { task } => {
+                let name = match catalog.resolve(task) {
+                    Some(entry) => entry.name.clone(),
+                    None if state.task(task.trim()).is_some() => task.trim().to_owned(),
+                    None => return Err(OpError::unknown_task(catalog, task)),
+                };
+                state.tasks.retain(|t| t.name != name);
+                format!("Reset task: {name}")
+            }
+            Op::ReopenIssue { query } => {
+                let index = find_issue(&state.issues, query, Scope::Resolved)?;
+                let issue = &state.issues[index];
+                let key = issue.normalized_text();
+                if let Some(open) = state
+                    .issues
+                    .iter()
+                    .find(|i| !i.resolved && i.normalized_text() == key)
+                {
+                    return Err(OpError::AlreadyOpen {
+                        existing: open.issue.clone(),
+                    });
+                }
+                if issue.blocker {
+                    check_one_blocker(state, Some(index), &issue.related_tasks)?;
+                }
+                let issue = &mut state.issues[index];
+                issue.resolved = false;
+                issue.resolution = None;
+                issue.resolved_at = None;
+                format!("Reopen issue: {}", short(&issue.issue))
+            }
+            Op::RemoveIssue { query } => {
+                let issue = state
+                    .issues
+                    .remove(find_issue(&state.issues, query, Scope::Any)?);
+                format!("Remove issue: {}", short(&issue.issue))
+            }
+            Op::EditIssue {
+                query,
+                text,
+                blocker,
+                related_tasks,
+            } => {
+                if text.is_none() && blocker.is_none() && related_tasks.is_none() {
+                    return Err(OpError::EmptyEdit);
+                }
+                let index = find_issue(&state.issues, query, Scope::Any)?;
+                let mut edited = state.issues[index].clone();
+                if let Some(text) = text {
+                    edited.issue = validate_issue_text(text)?.to_owned();
+                }
+                if let Some(blocker) = blocker {
+                    edited.blocker = *blocker;
+                }
+                if let Some(tasks) = related_tasks {
+                    edited.related_tasks = catalog_names(catalog, tasks);
+                }
+                if !edited.resolved {
+                    let key = edited.normalized_text();
+                    let others = |i: &(usize, &Issue)| i.0 != index && !i.1.resolved;
+                    if let Some((_, twin)) = state
+                        .issues
+                        .iter()
+                        .enumerate()
+                        .filter(others)
+                        .find(|(_, i)| i.normalized_text() == key)
+                    {
+                        return Err(OpError::AlreadyOpen {
+                            existing: twin.issue.clone(),
+                        });
+                    }
+                    if edited.blocker {
+                        check_one_blocker(state, Some(index), &edited.related_tasks)?;
+                    }
+                }
+                let message = format!("Edit issue: {}", short(&edited.issue));
+                state.issues[index] = edited;
+                message
+            }
+            Op::UnsetMetadata { keys } => {
+                if keys.is_empty() {
+                    return Err(OpError::EmptyMetadata);
+                }
+                for key in keys {
+                    unset_metadata(&mut state.metadata, key)?;
+                }
+                format!("Unset metadata: {}", short(&keys.join(", ")))
             }
             Op::SetMetadata { entries } => {
                 if entries.is_empty() {
@@ -430,69 +598,181 @@ fn validate_issue_text(text: &str) -> Result<&str, OpError> {
     Ok(text)
 }
 
+/// Related task names as the catalog spells them; names outside it as given.
+fn catalog_names(catalog: &Catalog, tasks: &[String]) -> Vec<String> {
+    tasks
+        .iter()
+        .map(|t| {
+            catalog
+                .resolve(t)
+                .map_or_else(|| t.trim().to_owned(), |e| e.name.clone())
+        })
+        .collect()
+}
+
+/// Adds the issue unless an open one has its text. Asked for as a blocker,
+/// an open non-blocking twin becomes one (its related tasks gain the new
+/// ones): reporting it again as blocking says that it now blocks. Returns
+/// whether that happened.
 fn add_issue(
     state: &mut State,
     text: &str,
     blocker: bool,
     related: Vec<String>,
     now: &str,
-) -> Result<(), OpError> {
+) -> Result<bool, OpError> {
     let key = normalize_issue_text(text);
-    let open = || state.issues.iter().filter(|i| !i.resolved);
-    if open().any(|i| i.normalized_text() == key) {
-        return Ok(());
+    let twin = state
+        .issues
+        .iter()
+        .position(|i| !i.resolved && i.normalized_text() == key);
+    let Some(index) = twin else {
+        if blocker {
+            check_one_blocker(state, None, &related)?;
+        }
+        let issue = Issue::new(text, blocker, related, now.to_owned());
+        state.issues.push(issue);
+        return Ok(false);
+    };
+    if !blocker || state.issues[index].blocker {
+        return Ok(false);
     }
-    if blocker {
-        for task in &related {
-            if let Some(existing) = open().find(|i| i.blocker && i.related_tasks.contains(task)) {
-                return Err(OpError::SecondBlocker {
-                    task: task.clone(),
-                    existing: existing.issue.clone(),
-                });
-            }
+    let mut tasks = state.issues[index].related_tasks.clone();
+    for task in related {
+        if !tasks.contains(&task) {
+            tasks.push(task);
         }
     }
-    state
-        .issues
-        .push(Issue::new(text, blocker, related, now.to_owned()));
+    check_one_blocker(state, Some(index), &tasks)?;
+    let issue = &mut state.issues[index];
+    issue.blocker = true;
+    issue.related_tasks = tasks;
+    Ok(true)
+}
+
+/// The original's rule: a task has at most one unresolved blocker. `except`
+/// is the issue about to become that blocker.
+fn check_one_blocker(
+    state: &State,
+    except: Option<usize>,
+    related: &[String],
+) -> Result<(), OpError> {
+    for task in related {
+        let existing = state.issues.iter().enumerate().find(|(i, issue)| {
+            Some(*i) != except
+                && issue.blocker
+                && !issue.resolved
+                && issue.related_tasks.contains(task)
+        });
+        if let Some((_, existing)) = existing {
+            return Err(OpError::SecondBlocker {
+                task: task.clone(),
+                existing: existing.issue.clone(),
+            });
+        }
+    }
     Ok(())
 }
 
-/// Exact text first, then a unique case-insensitive substring.
-fn find_unresolved<'a>(issues: &'a mut [Issue], query: &str) -> Result<&'a mut Issue, OpError> {
-    let wanted = query.trim();
-    let needle = normalize_issue_text(query);
-    let exact = issues
-        .iter()
-        .position(|i| !i.resolved && i.issue.trim() == wanted);
-    let index = match exact {
-        Some(i) => i,
-        None => {
-            let matching: Vec<usize> = (0..issues.len())
-                .filter(|&i| !issues[i].resolved && issues[i].normalized_text().contains(&needle))
-                .collect();
-            match matching.as_slice() {
-                [one] => *one,
-                [] => {
-                    let resolved_match = issues
-                        .iter()
-                        .any(|i| i.resolved && i.normalized_text().contains(&needle));
-                    return Err(OpError::NoSuchIssue {
-                        query: query.to_owned(),
-                        resolved_match,
-                    });
-                }
-                many => {
-                    let candidates = many.iter().map(|&i| issues[i].issue.clone()).collect();
-                    return Err(OpError::AmbiguousIssue {
-                        query: query.to_owned(),
-                        candidates,
-                    });
-                }
-            }
+/// Which issues an operation picks from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Open,
+    Resolved,
+    Any,
+}
+
+impl Scope {
+    fn holds(self, issue: &Issue) -> bool {
+        match self {
+            Scope::Open => !issue.resolved,
+            Scope::Resolved => issue.resolved,
+            Scope::Any => true,
         }
+    }
+}
+
+/// The index of the issue `query` names among those in `scope`: the text
+/// itself (trimmed, any case) first, else the one text it is part of. A
+/// text held by several entries (added again after it was resolved) means
+/// its open entry, else its latest.
+fn find_issue(issues: &[Issue], query: &str, scope: Scope) -> Result<usize, OpError> {
+    let needle = normalize_issue_text(query);
+    let in_scope = || (0..issues.len()).filter(|&i| scope.holds(&issues[i]));
+    let pick = |text: &str| {
+        let entries: Vec<usize> = in_scope()
+            .filter(|&i| issues[i].normalized_text() == text)
+            .collect();
+        let open = entries.iter().copied().find(|&i| !issues[i].resolved);
+        open.or(entries.last().copied())
     };
-    Ok(&mut issues[index])
+    if let Some(index) = pick(&needle) {
+        return Ok(index);
+    }
+    let mut texts: Vec<String> = Vec::new();
+    let mut shown: Vec<String> = Vec::new();
+    for i in in_scope() {
+        let text = issues[i].normalized_text();
+        if text.contains(&needle) && !texts.contains(&text) {
+            texts.push(text);
+            shown.push(issues[i].issue.clone());
+        }
+    }
+    match texts.as_slice() {
+        [one] => Ok(pick(one).expect("the text was found in scope")),
+        [] => {
+            let elsewhere = issues
+                .iter()
+                .any(|i| !scope.holds(i) && i.normalized_text().contains(&needle));
+            let query = query.to_owned();
+            Err(match scope {
+                Scope::Open => OpError::NoSuchIssue {
+                    query,
+                    resolved_match: elsewhere,
+                },
+                Scope::Resolved => OpError::NoResolvedIssue {
+                    query,
+                    open_match: elsewhere,
+                },
+                Scope::Any => OpError::NoIssue { query },
+            })
+        }
+        _ => Err(OpError::AmbiguousIssue {
+            query: query.to_owned(),
+            candidates: shown,
+        }),
+    }
+}
+
+/// Removes the dotted `key`; the keys every state starts with are set back
+/// to their empty value instead.
+fn unset_metadata(metadata: &mut Mapping, key: &str) -> Result<(), OpError> {
+    let missing = || OpError::NoMetadataKey {
+        key: key.to_owned(),
+    };
+    let path: Vec<&str> = key.split('.').map(str::trim).collect();
+    let (last, parents) = path.split_last().expect("split yields one part at least");
+    let mut map = metadata;
+    for part in parents {
+        match map.get_mut(part) {
+            Some(Value::Map(inner)) => map = inner,
+            _ => return Err(missing()),
+        }
+    }
+    if map.get(last).is_none() {
+        return Err(missing());
+    }
+    if parents.is_empty() && METADATA_KEYS.contains(last) {
+        let empty = if MERGED_METADATA_KEYS.contains(last) {
+            Value::Map(Mapping::new())
+        } else {
+            Value::Null
+        };
+        map.insert(*last, empty);
+    } else {
+        map.remove(last);
+    }
+    Ok(())
 }
 
 /// Sets metadata keys; a map value is merged key by key into the map already

@@ -423,3 +423,315 @@ fn a_batch_is_one_change_with_every_message() {
         OpError::EmptyBatch
     );
 }
+
+fn states(ops: Vec<Op>) -> State {
+    ops.into_iter()
+        .fold(None, |s, op| Some(apply(s, op, T0).unwrap().state))
+        .unwrap()
+}
+
+fn resolve(query: &str) -> Op {
+    Op::ResolveIssue {
+        query: query.into(),
+        resolution: Some("fixed".into()),
+    }
+}
+
+fn edit(query: &str) -> Op {
+    edit_to(query, None, None, None)
+}
+
+fn edit_to(query: &str, text: Option<&str>, blocker: Option<bool>, tasks: Option<&[&str]>) -> Op {
+    Op::EditIssue {
+        query: query.into(),
+        text: text.map(str::to_owned),
+        blocker,
+        related_tasks: tasks.map(|t| t.iter().map(|s| s.to_string()).collect()),
+    }
+}
+
+#[test]
+fn reset_removes_the_task_entry_and_nothing_else() {
+    let s = states(vec![
+        set("take-ownership", Status::Pass, Some("done")),
+        set("stage-testing", Status::Fail, None),
+        issue("stage flaky", true, &["stage-testing"]),
+    ]);
+    let reset =
+        |s: &State, task: &str| apply(Some(s.clone()), Op::ResetTask { task: task.into() }, T1);
+    let a = reset(&s, "Stage Testing").unwrap();
+    assert_eq!(a.message, "Reset task: stage-testing");
+    assert_eq!(a.state.task("stage-testing"), None);
+    assert_eq!(a.state.tasks.len(), 1);
+    assert_eq!(a.state.issues, s.issues, "issues about the task stay");
+    let again = reset(&a.state, "stage-testing").unwrap();
+    assert!(
+        !again.changed,
+        "a task without an entry is Not Started already"
+    );
+    assert!(matches!(
+        reset(&s, "stage-testin").unwrap_err(),
+        OpError::UnknownTask { .. }
+    ));
+    // A name outside the catalog that the file carries can be reset.
+    let mut odd = s.clone();
+    odd.tasks.push(Task::new("legacy-check"));
+    assert_eq!(reset(&odd, "legacy-check").unwrap().state.tasks.len(), 2);
+}
+
+#[test]
+fn operations_that_take_back_need_a_state() {
+    for op in [
+        Op::ResetTask {
+            task: "stage-testing".into(),
+        },
+        Op::ReopenIssue { query: "x".into() },
+        Op::RemoveIssue { query: "x".into() },
+        edit("x"),
+        Op::UnsetMetadata {
+            keys: vec!["jira_ticket".into()],
+        },
+    ] {
+        let err = apply(None, op, T0).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("release 4.19.1 has no state file"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn reopen_clears_the_resolution_of_the_latest_resolved_entry() {
+    let s = states(vec![
+        issue("CDN push failing", true, &["push-to-cdn-staging"]),
+        resolve("CDN push"),
+    ]);
+    let a = apply(
+        Some(s.clone()),
+        Op::ReopenIssue {
+            query: "cdn".into(),
+        },
+        T1,
+    )
+    .unwrap();
+    assert_eq!(a.message, "Reopen issue: CDN push failing");
+    let i = &a.state.issues[0];
+    assert!(!i.resolved && i.blocker);
+    assert_eq!((&i.resolution, &i.resolved_at), (&None, &None));
+    assert_eq!(a.state.health(), Health::Red);
+    // Open already: nothing to reopen, and the message says an open one matches.
+    let err = apply(
+        Some(a.state.clone()),
+        Op::ReopenIssue {
+            query: "cdn".into(),
+        },
+        T1,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no resolved issue matches 'cdn' (an open one does)"
+    );
+    // Reported again after it was resolved: the old entry cannot reopen
+    // beside its open twin.
+    let twice = states(vec![
+        issue("flaky", false, &[]),
+        resolve("flaky"),
+        issue("flaky", false, &[]),
+    ]);
+    let err = apply(
+        Some(twice),
+        Op::ReopenIssue {
+            query: "flaky".into(),
+        },
+        T1,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "an open issue already has this text: 'flaky'"
+    );
+    // A blocker whose task has found another blocker meanwhile stays resolved.
+    let taken = states(vec![
+        issue("first", true, &["stage-testing"]),
+        resolve("first"),
+        issue("second", true, &["stage-testing"]),
+    ]);
+    let err = apply(
+        Some(taken),
+        Op::ReopenIssue {
+            query: "first".into(),
+        },
+        T1,
+    )
+    .unwrap_err();
+    assert!(matches!(err, OpError::SecondBlocker { .. }), "{err}");
+}
+
+#[test]
+fn remove_deletes_one_issue_preferring_the_open_entry() {
+    let s = states(vec![
+        issue("flaky", false, &[]),
+        resolve("flaky"),
+        issue("flaky", true, &[]),
+        issue("disk full", false, &[]),
+    ]);
+    let a = apply(
+        Some(s.clone()),
+        Op::RemoveIssue {
+            query: "FLAKY".into(),
+        },
+        T1,
+    )
+    .unwrap();
+    assert_eq!(a.message, "Remove issue: flaky");
+    assert_eq!(a.state.issues.len(), 2);
+    assert!(a.state.issues[0].resolved, "the resolved entry stays");
+    let a = apply(
+        Some(a.state),
+        Op::RemoveIssue {
+            query: "flaky".into(),
+        },
+        T1,
+    )
+    .unwrap();
+    assert_eq!(a.state.issues.len(), 1, "then the resolved one");
+    let err = apply(
+        Some(a.state),
+        Op::RemoveIssue {
+            query: "flaky".into(),
+        },
+        T1,
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "no issue matches 'flaky'");
+    let err = apply(Some(s), Op::RemoveIssue { query: "l".into() }, T1).unwrap_err();
+    assert!(matches!(err, OpError::AmbiguousIssue { .. }), "{err}");
+}
+
+#[test]
+fn edit_changes_text_blocker_and_tasks_in_place() {
+    let s = states(vec![
+        issue("CDN push failng", false, &[]),
+        issue("stage flaky", true, &["stage-testing"]),
+    ]);
+    let op = Op::EditIssue {
+        query: "cdn".into(),
+        text: Some("CDN push failing".into()),
+        blocker: Some(true),
+        related_tasks: Some(vec!["Push to CDN Staging".into()]),
+    };
+    let a = apply(Some(s.clone()), op, T1).unwrap();
+    assert_eq!(a.message, "Edit issue: CDN push failing");
+    let i = &a.state.issues[0];
+    assert_eq!(i.issue, "CDN push failing");
+    assert!(i.blocker);
+    assert_eq!(i.related_tasks, ["push-to-cdn-staging"]);
+    assert_eq!(
+        i.reported_at, s.issues[0].reported_at,
+        "still the same issue"
+    );
+    assert_eq!(
+        apply(Some(s.clone()), edit("cdn"), T1).unwrap_err(),
+        OpError::EmptyEdit
+    );
+    let onto = |field: Op| apply(Some(s.clone()), field, T1).unwrap_err();
+    let err = onto(edit_to("cdn", Some("Stage flaky"), None, None));
+    assert_eq!(
+        err.to_string(),
+        "an open issue already has this text: 'stage flaky'"
+    );
+    let err = onto(edit_to("cdn", None, Some(true), Some(&["stage-testing"])));
+    assert!(matches!(err, OpError::SecondBlocker { .. }), "{err}");
+    assert_eq!(
+        onto(edit_to("cdn", Some(" "), None, None)),
+        OpError::EmptyIssue
+    );
+    let same = edit_to("stage", None, Some(true), None);
+    assert!(!apply(Some(s), same, T1).unwrap().changed);
+}
+
+#[test]
+fn adding_a_blocking_twin_makes_the_open_issue_a_blocker() {
+    let s = states(vec![issue(
+        "CDN push failing",
+        false,
+        &["push-to-cdn-staging"],
+    )]);
+    let a = apply(
+        Some(s.clone()),
+        issue("cdn push failing", true, &["stage-testing"]),
+        T1,
+    )
+    .unwrap();
+    assert!(a.changed);
+    assert_eq!(a.message, "Add issue: cdn push failing (now a blocker)");
+    assert_eq!(a.state.issues.len(), 1);
+    assert!(a.state.issues[0].blocker);
+    assert_eq!(
+        a.state.issues[0].related_tasks,
+        ["push-to-cdn-staging", "stage-testing"]
+    );
+    assert_eq!(a.state.health(), Health::Red);
+    // The other way round nothing changes: a blocker is not demoted.
+    let again = apply(Some(a.state), issue("CDN push failing", false, &[]), T1).unwrap();
+    assert!(!again.changed);
+    // The one-blocker rule holds for the promotion too.
+    let taken = states(vec![
+        issue("first", true, &["stage-testing"]),
+        issue("second", false, &["stage-testing"]),
+    ]);
+    let err = apply(Some(taken), issue("second", true, &[]), T1).unwrap_err();
+    assert!(matches!(err, OpError::SecondBlocker { .. }), "{err}");
+}
+
+#[test]
+fn unset_removes_keys_and_empties_the_default_ones() {
+    let mut entries = Mapping::new();
+    let mut ids = Mapping::new();
+    ids.insert("rpm", Value::Int(1));
+    ids.insert("rhcos", Value::Int(2));
+    entries.insert("advisory_ids", Value::Map(ids));
+    entries.insert("jira_ticket", "ART-1".into());
+    entries.insert("qe_owner", "someone".into());
+    let s = states(vec![Op::SetMetadata { entries }]);
+    let unset = |keys: &[&str]| {
+        apply(
+            Some(s.clone()),
+            Op::UnsetMetadata {
+                keys: keys.iter().map(|k| k.to_string()).collect(),
+            },
+            T1,
+        )
+    };
+    let a = unset(&["qe_owner", "jira_ticket", "advisory_ids.rpm"]).unwrap();
+    assert_eq!(
+        a.message,
+        "Unset metadata: qe_owner, jira_ticket, advisory_ids.rpm"
+    );
+    assert_eq!(a.state.metadata.get("qe_owner"), None);
+    assert_eq!(a.state.metadata.get("jira_ticket"), Some(&Value::Null));
+    let ids = a
+        .state
+        .metadata
+        .get("advisory_ids")
+        .unwrap()
+        .as_map()
+        .unwrap();
+    assert_eq!((ids.get("rpm"), ids.len()), (None, 1));
+    let all = unset(&["advisory_ids"]).unwrap().state;
+    assert_eq!(
+        all.metadata.get("advisory_ids"),
+        Some(&Value::Map(Mapping::new()))
+    );
+    for missing in ["qe_ownr", "advisory_ids.rpmx", "jira_ticket.x"] {
+        assert_eq!(
+            unset(&["qe_owner", missing]).unwrap_err(),
+            OpError::NoMetadataKey {
+                key: missing.into()
+            }
+        );
+    }
+    assert_eq!(unset(&[]).unwrap_err(), OpError::EmptyMetadata);
+}
