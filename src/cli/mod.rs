@@ -78,7 +78,13 @@ pub struct Global {
     #[arg(long, global = true, env = "STATEBOX_REPO", value_name = "PATH")]
     pub repo: Option<PathBuf>,
     /// Branch that holds the state files
-    #[arg(long, global = true, env = "STATEBOX_BRANCH", default_value = statebox::backend::DEFAULT_BRANCH)]
+    #[arg(
+        long,
+        global = true,
+        env = "STATEBOX_BRANCH",
+        default_value = statebox::backend::DEFAULT_BRANCH,
+        value_parser = branch_name
+    )]
     pub branch: String,
     /// Use a plain folder laid out like the branch (`_releases/...`) instead of git
     #[arg(
@@ -245,6 +251,12 @@ pub fn store_options_after_command(
         args.extend(leading);
     }
     args
+}
+
+/// `--branch`: refused at parsing (usage error, exit 2) when git would not
+/// take it as a branch name.
+fn branch_name(name: &str) -> Result<String, statebox::branch::InvalidBranch> {
+    statebox::branch::validate(name).map(|()| name.to_owned())
 }
 
 /// The release a command works on.

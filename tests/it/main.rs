@@ -23,6 +23,7 @@ mod masking;
 mod merge_driver;
 mod merge_props;
 mod original_spec;
+mod reads;
 mod remote;
 mod service;
 mod snapshots;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod backend;
+pub mod branch;
 pub mod catalog;
 pub mod config_store;
 pub mod idempotency;
