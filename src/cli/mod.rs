@@ -50,6 +50,9 @@ pub mod exit {
     pub const SETUP_MISSING: u8 = 9;
     /// git, file system or other environment failure.
     pub const ENVIRONMENT: u8 = 10;
+    /// A local write no longer applies on the remote's state: not
+    /// delivered, kept under `refs/statebox/rejected/`.
+    pub const REJECTED: u8 = 11;
     /// `run`: the command could not be started (as a shell reports it).
     pub const CANNOT_RUN: u8 = 127;
 }
@@ -178,7 +181,7 @@ pub enum Command {
     /// Push local record commits to the remote
     Push(Stored<sync::SyncArgs>),
     /// Pull, replay local commits the remote lacks, and push
-    Sync(Stored<sync::SyncArgs>),
+    Sync(Stored<sync::SyncCommandArgs>),
     /// MCP server on stdio, for agent clients to spawn
     Mcp(Stored<serve::McpArgs>),
     /// HTTP server: MCP at /mcp, JSON API at /api/, live dashboard at /
@@ -333,6 +336,7 @@ impl From<BackendError> for CliError {
                 exit::ENVIRONMENT,
                 "\nhint: `statebox sync` integrates the remote's commits and pushes",
             ),
+            BackendError::Rejected { .. } => (exit::REJECTED, sync::REJECTED_HINT),
             _ => (exit::ENVIRONMENT, ""),
         };
         CliError::new(code, format!("{e}{hint}"))

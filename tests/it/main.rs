@@ -30,6 +30,7 @@ mod snapshots;
 mod support;
 mod surface;
 mod take_back;
+mod sync_rejected;
 mod yaml_fuzz;
 mod yaml_limits;
 mod yaml_oracle;

@@ -20,7 +20,11 @@
 //!   the replaced local commits vanish from the branch with it;
 //! - operations are idempotent in intent (setting a task twice, adding an
 //!   issue that is already open), so even a replay of an effect that reached
-//!   the remote another way writes nothing.
+//!   the remote another way writes nothing;
+//! - a commit whose operation the remote's newer state refuses (a second
+//!   blocker for a task) is not forced and not dropped: it is kept under
+//!   `refs/statebox/rejected/<branch>/<commit>` with the reason in that
+//!   ref's log, reported as [`Rejected`], and listed by [`rejected`].
 //!
 //! When the remote cannot be reached the local commit stays on the branch
 //! and the write reports [`BackendError::RemoteUnreachable`]; the next write or
@@ -57,6 +61,88 @@ pub struct SyncReport {
     pub replayed: usize,
     /// Whether the local branch took in commits from the remote.
     pub received: bool,
+    /// Local commits the remote's state refuses: off the branch, kept
+    /// under their own refs.
+    pub rejected: Vec<Rejected>,
+}
+
+/// A local commit whose operation no longer applies on the remote's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub commit: String,
+    /// `refs/statebox/rejected/<branch>/<commit>`: keeps the commit, and
+    /// with it the operation, reachable until the user deletes it.
+    pub refname: String,
+    pub release: String,
+    /// The commit's subject: what the operation did.
+    pub summary: String,
+    /// Why the remote's state refuses it (empty if the ref's log is gone).
+    pub reason: String,
+    pub time: String,
+}
+
+impl Rejected {
+    /// One line for messages: which operation, and why it was refused.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} (release {}, {}): {}",
+            self.summary,
+            self.release,
+            &self.commit[..self.commit.len().min(12)],
+            self.reason
+        )
+    }
+}
+
+/// The error a command ends with when sync refused some of its writes.
+pub fn refused(branch: &str, rejected: &[Rejected]) -> BackendError {
+    BackendError::Rejected {
+        branch: branch.to_owned(),
+        operations: rejected
+            .iter()
+            .map(|r| format!("\n  {}", r.describe()))
+            .collect(),
+    }
+}
+
+fn rejected_prefix(branch: &str) -> String {
+    format!("refs/statebox/rejected/{branch}/")
+}
+
+/// The commits sync kept aside for `local`'s branch, oldest first.
+pub fn rejected(local: &GitBackend) -> Result<Vec<Rejected>, BackendError> {
+    let repo = local.repository();
+    let mut found = Vec::new();
+    for reference in repo.references_glob(&format!("{}*", rejected_prefix(local.branch())))? {
+        let reference = reference?;
+        let (Some(refname), Some(id)) = (reference.name(), reference.target()) else {
+            continue;
+        };
+        let commit = repo.find_commit(id)?;
+        let reason = repo
+            .reflog(refname)
+            .ok()
+            .and_then(|log| log.get(0).and_then(|e| e.message().map(str::to_owned)))
+            .unwrap_or_default();
+        found.push(rejected_entry(&commit, refname.to_owned(), reason));
+    }
+    found.sort_by(|a, b| (&a.time, &a.commit).cmp(&(&b.time, &b.commit)));
+    Ok(found)
+}
+
+fn rejected_entry(commit: &git2::Commit<'_>, refname: String, reason: String) -> Rejected {
+    let release = recorded_op(&String::from_utf8_lossy(commit.message_bytes()))
+        .map(|(release, _)| release.to_string())
+        .unwrap_or_default();
+    let time = chrono::DateTime::from_timestamp(commit.time().seconds(), 0).unwrap_or_default();
+    Rejected {
+        commit: commit.id().to_string(),
+        refname,
+        release,
+        summary: commit.summary().unwrap_or_default().to_owned(),
+        reason,
+        time: crate::timestamp::format(time),
+    }
 }
 
 enum Push {
@@ -241,6 +327,7 @@ impl SyncedGit {
         report.delivered = delivered.delivered;
         report.replayed += delivered.replayed;
         report.received |= delivered.received;
+        report.rejected.extend(delivered.rejected);
         Ok(report)
     }
 
@@ -264,6 +351,7 @@ impl SyncedGit {
                     let integrated = self.integrate()?;
                     report.replayed += integrated.replayed;
                     report.received |= integrated.received;
+                    report.rejected.extend(integrated.rejected);
                     std::thread::sleep(self.retry.backoff(attempt));
                 }
             }
@@ -303,12 +391,12 @@ impl SyncedGit {
                 return Ok(SyncReport::default());
             };
             let local = self.local.tip()?;
-            let (target, replayed) = match local {
-                None => (remote, 0),
+            let (target, replayed, rejected) = match local {
+                None => (remote, 0, Vec::new()),
                 Some(local) if local == remote => return Ok(SyncReport::default()),
                 Some(local) => match repo.merge_base(local, remote) {
                     Ok(base) if base == remote => return Ok(SyncReport::default()),
-                    Ok(base) if base == local => (remote, 0),
+                    Ok(base) if base == local => (remote, 0, Vec::new()),
                     // Diverged, or unrelated: two machines that each
                     // created the branch before either pushed.
                     Ok(_) => self.replay(local, remote)?,
@@ -328,6 +416,7 @@ impl SyncedGit {
                     return Ok(SyncReport {
                         replayed,
                         received: true,
+                        rejected,
                         ..SyncReport::default()
                     });
                 }
@@ -349,9 +438,9 @@ impl SyncedGit {
     }
 
     /// Replays the operations of the commits in `local` but not in `onto`,
-    /// oldest first, on top of `onto`; returns the new tip and how many
-    /// were replayed.
-    fn replay(&self, local: Oid, onto: Oid) -> Result<(Oid, usize), BackendError> {
+    /// oldest first, on top of `onto`; returns the new tip, how many were
+    /// replayed and the ones the remote's state refused.
+    fn replay(&self, local: Oid, onto: Oid) -> Result<(Oid, usize, Vec<Rejected>), BackendError> {
         let repo = self.local.repository();
         let mut walk = repo.revwalk()?;
         walk.push(local)?;
@@ -367,16 +456,22 @@ impl SyncedGit {
         repo.reference(scratch.refname(), onto, true, "statebox: replay base")?;
         let replayed = self
             .replay_onto(&scratch, &commits)
-            .and_then(|()| scratch.tip());
+            .and_then(|rejected| Ok((scratch.tip()?, rejected)));
         if let Ok(mut reference) = repo.find_reference(scratch.refname()) {
             let _ = reference.delete();
         }
-        let tip = replayed?.expect("the scratch ref was set to the remote tip");
-        Ok((tip, commits.len()))
+        let (tip, rejected) = replayed?;
+        let tip = tip.expect("the scratch ref was set to the remote tip");
+        Ok((tip, commits.len() - rejected.len(), rejected))
     }
 
-    fn replay_onto(&self, scratch: &GitBackend, commits: &[Oid]) -> Result<(), BackendError> {
+    fn replay_onto(
+        &self,
+        scratch: &GitBackend,
+        commits: &[Oid],
+    ) -> Result<Vec<Rejected>, BackendError> {
         let repo = self.local.repository();
+        let mut rejected = Vec::new();
         for &id in commits {
             let commit = repo.find_commit(id)?;
             let not_replayable = |reason: String| BackendError::NotReplayable {
@@ -405,11 +500,11 @@ impl SyncedGit {
                 Ok(_) => {}
                 // The remote's newer state refuses the operation (say, a
                 // second blocker for a task): the same answer a writer that
-                // lost a local race gets, so it is reported, not forced.
-                Err(WriteError::Op(e)) => tracing::warn!(
-                    "commit {id} ({}) no longer applies on the remote's state and is dropped: {e}",
-                    commit.summary().unwrap_or_default()
-                ),
+                // lost a local race gets, so it is not forced; but it was
+                // acknowledged, so it is kept where the user can find it.
+                Err(WriteError::Op(e)) => {
+                    rejected.push(self.keep_rejected(&commit, &e.to_string())?);
+                }
                 Err(WriteError::KeyReused(e)) => {
                     tracing::warn!("commit {id} is dropped: {e}")
                 }
@@ -417,7 +512,27 @@ impl SyncedGit {
                 Err(e) => return Err(not_replayable(e.to_string())),
             }
         }
-        Ok(())
+        Ok(rejected)
+    }
+
+    /// Points a ref of its own at a refused commit, before the branch moves
+    /// past it, with the reason as the ref's log message.
+    fn keep_rejected(
+        &self,
+        commit: &git2::Commit<'_>,
+        reason: &str,
+    ) -> Result<Rejected, BackendError> {
+        let repo = self.local.repository();
+        let refname = format!("{}{}", rejected_prefix(self.local.branch()), commit.id());
+        let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+        repo.reference_ensure_log(&refname)?;
+        repo.reference(&refname, commit.id(), true, &reason)?;
+        tracing::warn!(
+            "commit {} ({}) no longer applies on the remote's state; kept as {refname}: {reason}",
+            commit.id(),
+            commit.summary().unwrap_or_default()
+        );
+        Ok(rejected_entry(commit, refname, reason))
     }
 }
 
@@ -444,7 +559,10 @@ impl Backend for SyncedGit {
         message: &str,
     ) -> Result<CasToken, BackendError> {
         self.local.write(path, content, base, message)?;
-        self.deliver()?;
+        let delivered = self.deliver()?;
+        if !delivered.rejected.is_empty() {
+            return Err(refused(self.local.branch(), &delivered.rejected));
+        }
         Ok(CasToken(self.local.tip()?.map(|id| id.to_string())))
     }
 

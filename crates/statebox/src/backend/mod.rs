@@ -72,6 +72,12 @@ pub enum BackendError {
     /// (fetch, replay) and pushing again delivers the local ones.
     #[error("remote '{remote}': {reason}")]
     RemoteAhead { remote: String, reason: String },
+    /// Local commits whose operations the remote's newer state refuses:
+    /// not delivered, kept under `refs/statebox/rejected/<branch>/`.
+    #[error(
+        "local write(s) no longer apply on the remote's state and were not delivered; kept under refs/statebox/rejected/{branch}/:{operations}"
+    )]
+    Rejected { branch: String, operations: String },
     /// A local commit the remote lacks cannot be replayed on the remote's tip.
     #[error(
         "commit {commit} on branch '{branch}' has no valid Statebox-Op trailer ({reason}), so it cannot be replayed onto the remote; merge it by hand"
