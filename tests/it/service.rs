@@ -1345,27 +1345,11 @@ async fn stdio_subscribers_hear_of_cli_writes_and_new_releases() {
 /// `resources/subscribe`, which would need a session, is refused saying so.
 #[tokio::test(flavor = "multi_thread")]
 async fn http_listeners_hear_of_cli_writes_and_new_releases() {
-    use rmcp::model::{ProtocolVersion, ServerNotification, SubscriptionFilter};
-    use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+    use rmcp::model::{ServerNotification, SubscriptionFilter};
     let repo = new_repo();
     cli_in(repo.path(), &["init", "-r", "4.20.3"]);
-    let server = serve(&["--repo", repo.path().to_str().unwrap()], &[], Some(TOKEN));
-    let transport = StreamableHttpClientTransport::from_config(
-        StreamableHttpClientTransportConfig::with_uri(format!(
-            "http://127.0.0.1:{}/mcp",
-            server.port
-        ))
-        .auth_header(TOKEN),
-    );
-    let client = ()
-        .serve_with_lifecycle(
-            transport,
-            ClientLifecycleMode::Discover {
-                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-            },
-        )
-        .await
-        .expect("server/discover succeeds over HTTP");
+    let mut server = serve(&["--repo", repo.path().to_str().unwrap()], &[], Some(TOKEN));
+    let client = listen_client(server.port).await;
     let uri = "statebox://release/4.20.3";
     let filter = SubscriptionFilter::builder()
         .resource_subscription(uri)
@@ -1421,4 +1405,50 @@ async fn http_listeners_hear_of_cli_writes_and_new_releases() {
         "{refused}"
     );
     legacy.cancel().await.unwrap();
+
+    // SIGTERM with a listener still open: its stream ends with the server,
+    // which exits 0 rather than waiting on it.
+    let listener = listen_client(server.port).await;
+    let filter = SubscriptionFilter::builder()
+        .resource_subscription(uri)
+        .build();
+    let mut open = listener.peer().listen(filter).await.unwrap();
+    // SAFETY: kill(2) on our own child's pid; it has not been waited for.
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve still running 10 s after SIGTERM with a listener open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(0), "SIGTERM is a clean stop");
+    let ended = tokio::time::timeout(NOTIFIED_WITHIN, open.next()).await;
+    assert!(
+        matches!(ended, Ok(Ok(None) | Err(_))),
+        "the listen stream ended: {ended:?}"
+    );
+}
+
+/// An rmcp client over HTTP that speaks protocol 2026-07-28, whose
+/// `subscriptions/listen` works without a session.
+async fn listen_client(port: u16) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
+    use rmcp::model::ProtocolVersion;
+    use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(format!("http://127.0.0.1:{port}/mcp"))
+            .auth_header(TOKEN),
+    );
+    ().serve_with_lifecycle(
+        transport,
+        ClientLifecycleMode::Discover {
+            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        },
+    )
+    .await
+    .expect("server/discover succeeds over HTTP")
 }

@@ -24,7 +24,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use subtle::ConstantTimeEq;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
@@ -45,7 +44,6 @@ struct App {
     token: Option<Arc<str>>,
     hosts: Arc<Vec<String>>,
     max_body: usize,
-    shutdown: CancellationToken,
 }
 
 /// Serves until SIGINT or SIGTERM.
@@ -57,10 +55,11 @@ pub async fn run(service: Service, options: HttpOptions) -> std::io::Result<()> 
             "listening on {address} but only loopback Host names are accepted: add --allowed-host"
         );
     }
-    let shutdown = CancellationToken::new();
-    let router = router(service, &options, shutdown.clone());
+    // The service's own token: cancelling it also ends its tip watcher,
+    // the live pages' event streams and the MCP listens, so the server drains.
+    let stop = service.shutdown();
+    let router = router(service, &options);
     tracing::info!(%address, "statebox serve: MCP at /mcp, API at /api/, dashboard at /");
-    let stop = shutdown.clone();
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             wait_for_signal().await;
@@ -78,7 +77,7 @@ async fn wait_for_signal() {
     }
 }
 
-fn router(service: Service, options: &HttpOptions, shutdown: CancellationToken) -> Router {
+fn router(service: Service, options: &HttpOptions) -> Router {
     let mut hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect();
     hosts.extend(options.allowed_hosts.iter().cloned());
     let app = App {
@@ -86,8 +85,8 @@ fn router(service: Service, options: &HttpOptions, shutdown: CancellationToken) 
         token: options.token.as_deref().map(Arc::from),
         hosts: Arc::new(hosts.clone()),
         max_body: options.max_body,
-        shutdown: shutdown.clone(),
     };
+    let shutdown = service.shutdown();
     let mcp = Mcp::new(service, false);
     let mcp_service = StreamableHttpService::new(
         move || Ok(mcp.clone()),
@@ -538,6 +537,6 @@ async fn events(State(app): State<App>) -> impl IntoResponse {
                 Event::default().event("tip").data(tip.unwrap_or_default()),
             )
         })
-        .take_until(app.shutdown.cancelled_owned());
+        .take_until(app.service.shutdown().cancelled_owned());
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
