@@ -128,6 +128,20 @@ pub const METADATA_KEYS: [&str; 5] = [
 /// Metadata keys whose values are maps updated key by key.
 pub const MERGED_METADATA_KEYS: [&str; 2] = ["advisory_ids", "candidate_builds"];
 
+/// The value a key every state starts with holds when nothing is set: an
+/// empty map for the merged keys, null for the others; `None` for any
+/// other key.
+pub(crate) fn empty_metadata(key: &str) -> Option<Value> {
+    if !METADATA_KEYS.contains(&key) {
+        return None;
+    }
+    Some(if MERGED_METADATA_KEYS.contains(&key) {
+        Value::Map(Mapping::new())
+    } else {
+        Value::Null
+    })
+}
+
 impl Task {
     pub fn new(name: &str) -> Self {
         Task {
@@ -227,12 +241,10 @@ impl State {
     pub fn new(release: &crate::release::Release, now: &str) -> Self {
         let mut metadata = Mapping::new();
         for key in METADATA_KEYS {
-            let empty = if MERGED_METADATA_KEYS.contains(&key) {
-                Value::Map(Mapping::new())
-            } else {
-                Value::Null
-            };
-            metadata.insert(key, empty);
+            metadata.insert(
+                key,
+                empty_metadata(key).expect("a key every state starts with"),
+            );
         }
         State {
             schema_version: SCHEMA_VERSION.to_owned(),

@@ -4,7 +4,7 @@
 //! ("set task X to Pass"), never a precomputed file.
 
 use super::{
-    ISSUE_TEXT_MAX, Issue, MERGED_METADATA_KEYS, METADATA_KEYS, Part, State, Status, Task,
+    ISSUE_TEXT_MAX, Issue, MERGED_METADATA_KEYS, Part, State, Status, Task, empty_metadata,
     normalize_issue_text,
 };
 use crate::catalog::Catalog;
@@ -399,16 +399,7 @@ impl Op {
             Op::ReopenIssue { query } => {
                 let index = find_issue(&state.issues, query, Scope::Resolved)?;
                 let issue = &state.issues[index];
-                let key = issue.normalized_text();
-                if let Some(open) = state
-                    .issues
-                    .iter()
-                    .find(|i| !i.resolved && i.normalized_text() == key)
-                {
-                    return Err(OpError::AlreadyOpen {
-                        existing: open.issue.clone(),
-                    });
-                }
+                refuse_open_twin(state, &issue.normalized_text(), index)?;
                 if issue.blocker {
                     check_one_blocker(state, Some(index), &issue.related_tasks)?;
                 }
@@ -445,19 +436,7 @@ impl Op {
                     edited.related_tasks = catalog_names(catalog, tasks);
                 }
                 if !edited.resolved {
-                    let key = edited.normalized_text();
-                    let others = |i: &(usize, &Issue)| i.0 != index && !i.1.resolved;
-                    if let Some((_, twin)) = state
-                        .issues
-                        .iter()
-                        .enumerate()
-                        .filter(others)
-                        .find(|(_, i)| i.normalized_text() == key)
-                    {
-                        return Err(OpError::AlreadyOpen {
-                            existing: twin.issue.clone(),
-                        });
-                    }
+                    refuse_open_twin(state, &edited.normalized_text(), index)?;
                     if edited.blocker {
                         check_one_blocker(state, Some(index), &edited.related_tasks)?;
                     }
@@ -621,12 +600,7 @@ fn add_issue(
     related: Vec<String>,
     now: &str,
 ) -> Result<bool, OpError> {
-    let key = normalize_issue_text(text);
-    let twin = state
-        .issues
-        .iter()
-        .position(|i| !i.resolved && i.normalized_text() == key);
-    let Some(index) = twin else {
+    let Some(index) = open_twin(state, &normalize_issue_text(text), None) else {
         if blocker {
             check_one_blocker(state, None, &related)?;
         }
@@ -648,6 +622,25 @@ fn add_issue(
     issue.blocker = true;
     issue.related_tasks = tasks;
     Ok(true)
+}
+
+/// The open issue, other than the one at `except`, whose normalized text
+/// is `key`: an issue is open once per text.
+fn open_twin(state: &State, key: &str, except: Option<usize>) -> Option<usize> {
+    state.issues.iter().enumerate().position(|(i, issue)| {
+        Some(i) != except && !issue.resolved && issue.normalized_text() == key
+    })
+}
+
+/// Refuses a change that would make the issue at `index` a second open
+/// issue with the text `key`.
+fn refuse_open_twin(state: &State, key: &str, index: usize) -> Result<(), OpError> {
+    match open_twin(state, key, Some(index)) {
+        Some(twin) => Err(OpError::AlreadyOpen {
+            existing: state.issues[twin].issue.clone(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The original's rule: a task has at most one unresolved blocker. `except`
@@ -762,15 +755,13 @@ fn unset_metadata(metadata: &mut Mapping, key: &str) -> Result<(), OpError> {
     if map.get(last).is_none() {
         return Err(missing());
     }
-    if parents.is_empty() && METADATA_KEYS.contains(last) {
-        let empty = if MERGED_METADATA_KEYS.contains(last) {
-            Value::Map(Mapping::new())
-        } else {
-            Value::Null
-        };
-        map.insert(*last, empty);
-    } else {
-        map.remove(last);
+    match empty_metadata(last).filter(|_| parents.is_empty()) {
+        Some(empty) => {
+            map.insert(*last, empty);
+        }
+        None => {
+            map.remove(last);
+        }
     }
     Ok(())
 }
