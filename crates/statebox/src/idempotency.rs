@@ -90,14 +90,9 @@ pub(crate) fn trailer(key: &IdempotencyKey) -> String {
     format!("{KEY_TRAILER}: {key}\n")
 }
 
-/// The key a commit message's trailers record, if any. Only the last
-/// paragraph holds trailers, so text in the summary cannot pose as one.
+/// The key a commit message's trailers record, if any.
 pub fn recorded_key(message: &str) -> Option<IdempotencyKey> {
-    let trailers = message.trim_end().rsplit("\n\n").next()?;
-    trailers
-        .lines()
-        .find_map(|line| line.strip_prefix(KEY_TRAILER)?.strip_prefix(": "))
-        .and_then(|key| key.trim().parse().ok())
+    crate::write::trailer(message, KEY_TRAILER).and_then(|key| key.trim().parse().ok())
 }
 
 /// The write a key already made: its commit, its summary, and the

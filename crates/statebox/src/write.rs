@@ -68,15 +68,19 @@ fn commit_message(
     format!("{summary}\n\n{RELEASE_TRAILER}: {release}\n{OP_TRAILER}: {op}\n{key}")
 }
 
+/// The value of the trailer `name` in a commit message, as git reads
+/// trailers: from the last paragraph only, so a summary cannot pose as one.
+pub(crate) fn trailer<'a>(message: &'a str, name: &str) -> Option<&'a str> {
+    let trailers = message.trim_end().rsplit("\n\n").next()?;
+    trailers
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
+}
+
 /// The release and operation recorded in a commit message's trailers.
 pub fn recorded_op(message: &str) -> Result<(Release, Op), String> {
-    let trailer = |key: &str| {
-        message
-            .lines()
-            .rev()
-            .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
-            .ok_or_else(|| format!("no {key} trailer"))
-    };
+    let trailer = |key: &str| trailer(message, key).ok_or_else(|| format!("no {key} trailer"));
     let release = trailer(RELEASE_TRAILER)?
         .parse::<Release>()
         .map_err(|e| e.to_string())?;
