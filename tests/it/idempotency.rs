@@ -309,3 +309,64 @@ fn replay_drops_a_write_the_remote_already_has_under_its_key() {
     assert_eq!(status("take-ownership"), Some("Fail".into()));
     assert_eq!(status("check-cve-tracker-bug"), Some("Pass".into()));
 }
+
+/// A write that lost a race looks its key up again; that second look reads
+/// only the commits past the version it already searched, and still finds
+/// a key recorded there.
+#[test]
+fn a_second_lookup_reads_only_the_commits_past_the_searched_version() {
+    use statebox::backend::{Backend, CasToken, GitBackend};
+    use statebox::catalog::Catalog;
+    use statebox::idempotency::{WINDOW, recorded_key};
+    use statebox::model::Op;
+    use statebox::write::{self, RetryPolicy};
+    let repo = new_repo();
+    let store = GitBackend::open(repo.path(), "record").unwrap();
+    let release = REL.parse().unwrap();
+    let key = "k-race".parse().unwrap();
+    let write = |op: Op, key| {
+        let outcome = write::apply_keyed(
+            &store,
+            &release,
+            &op,
+            key,
+            &Catalog::default(),
+            &RetryPolicy::default(),
+        )
+        .unwrap();
+        CasToken(outcome.written.unwrap().0)
+    };
+    let before = write(
+        Op::Init {
+            metadata: Default::default(),
+        },
+        None,
+    );
+    let keyed = write(
+        Op::AddIssue {
+            text: "flaky install".into(),
+            blocker: false,
+            related_tasks: vec![],
+        },
+        Some(&key),
+    );
+    let path = "_releases/4.19/statebox/4.19.1.yaml";
+    let matches = |message: &str| recorded_key(message).as_ref() == Some(&key);
+    let find = |searched: &CasToken| {
+        store
+            .find_commit(path, WINDOW, &matches, searched)
+            .unwrap()
+            .map(|found| found.commit)
+    };
+    assert_eq!(find(&CasToken(None)), keyed.0, "a first look finds it");
+    assert_eq!(
+        find(&before),
+        keyed.0,
+        "it is past the version searched before it"
+    );
+    assert_eq!(
+        find(&keyed),
+        None,
+        "commits up to the searched version are not read again"
+    );
+}

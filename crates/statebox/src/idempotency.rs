@@ -11,7 +11,7 @@
 //! retry that comes later than that is written again, which for most
 //! operations writes nothing, since they are idempotent in intent.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CasToken};
 use crate::model::Op;
 use crate::release::Release;
 
@@ -116,17 +116,19 @@ pub struct KeyReused {
     pub summary: String,
 }
 
-/// Looks `key` up among the branch's newest [`WINDOW`] commits. `op` is the
-/// operation as stored; the earlier write must have recorded the same one,
-/// for the same release, and written its file.
+/// Looks `key` up among the branch's newest [`WINDOW`] commits, past the
+/// version `searched` (see [`Backend::find_commit`]). `op` is the operation
+/// as stored; the earlier write must have recorded the same one, for the
+/// same release, and written its file.
 pub fn find(
     store: &dyn Backend,
     release: &Release,
     op: &Op,
     key: &IdempotencyKey,
+    searched: &CasToken,
 ) -> Result<Option<Earlier>, FindError> {
     let matches = |message: &str| recorded_key(message).as_ref() == Some(key);
-    let Some(found) = store.find_commit(&release.path(), WINDOW, &matches)? else {
+    let Some(found) = store.find_commit(&release.path(), WINDOW, &matches, searched)? else {
         return Ok(None);
     };
     let summary = found.message.lines().next().unwrap_or_default().to_owned();

@@ -582,12 +582,13 @@ impl Backend for SyncedGit {
         path: &str,
         limit: usize,
         matches: &dyn Fn(&str) -> bool,
+        searched: &CasToken,
     ) -> Result<Option<FoundCommit>, BackendError> {
-        let found = self.local.find_commit(path, limit, matches)?;
+        let found = self.local.find_commit(path, limit, matches, searched)?;
         if found.is_none() || self.pending()? == 0 {
             return Ok(found);
         }
         self.deliver()?;
-        self.local.find_commit(path, limit, matches)
+        self.local.find_commit(path, limit, matches, searched)
     }
 }

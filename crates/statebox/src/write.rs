@@ -219,12 +219,15 @@ pub fn apply_at(
 ) -> Result<Outcome, WriteError> {
     let path = release.path();
     let op = &op.stored();
+    // The version up to which the key was looked for in vain.
+    let mut searched = CasToken(None);
     for attempt in 1..=retry.attempts {
         let snapshot = store.read(&path)?;
         // Looked up on every attempt, after the read: a writer that won the
-        // race may have been this key's first try, still in flight.
+        // race may have been this key's first try, still in flight. Only the
+        // commits since the last look are read again.
         if let Some(key) = key
-            && let Some(earlier) = idempotency::find(store, release, op, key)?
+            && let Some(earlier) = idempotency::find(store, release, op, key, &searched)?
         {
             return Ok(Outcome {
                 state: decode_release(&path, &earlier.content, release)?,
@@ -235,6 +238,7 @@ pub fn apply_at(
                 repeated: true,
             });
         }
+        searched = snapshot.version.clone();
         let created_without_init = snapshot.content.is_none() && !matches!(op, Op::Init { .. });
         let current = snapshot
             .content

@@ -350,12 +350,20 @@ impl Backend for GitBackend {
         path: &str,
         limit: usize,
         matches: &dyn Fn(&str) -> bool,
+        searched: &CasToken,
     ) -> Result<Option<FoundCommit>, BackendError> {
         let Some(tip) = self.tip()? else {
             return Ok(None);
         };
         let mut walk = self.repo.revwalk()?;
         walk.push(tip)?;
+        if let Some(seen) = searched
+            .0
+            .as_deref()
+            .and_then(|hex| Oid::from_str(hex).ok())
+        {
+            walk.hide(seen)?;
+        }
         walk.simplify_first_parent()?;
         for id in walk.take(limit) {
             let commit = self.repo.find_commit(id?)?;

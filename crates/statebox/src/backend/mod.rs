@@ -110,12 +110,16 @@ pub trait Backend {
     }
 
     /// Among the branch's newest `limit` commits, the newest whose message
-    /// `matches`, with `path` as that commit left it.
+    /// `matches`, with `path` as that commit left it. Commits reachable from
+    /// `searched` (a version an earlier call already looked through) are
+    /// skipped, so a write retried after losing a race reads only the
+    /// commits that won it.
     fn find_commit(
         &self,
         _path: &str,
         _limit: usize,
         _matches: &dyn Fn(&str) -> bool,
+        _searched: &CasToken,
     ) -> Result<Option<FoundCommit>, BackendError> {
         Err(BackendError::Unsupported(
             "looking up a write by its idempotency key",
