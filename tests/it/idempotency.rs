@@ -4,7 +4,7 @@
 //! write was only committed locally; a bad or reused key is refused and
 //! leaves the branch alone. (The service's keys are in `service.rs`.)
 
-use crate::support::git_daemon::GitDaemon;
+use crate::support::git_daemon::ServedRemote as Remote;
 use crate::support::*;
 use std::path::Path;
 use std::process::Output;
@@ -169,40 +169,11 @@ fn a_plain_folder_store_cannot_look_keys_up_and_says_so() {
     assert!(!dir.path().join("_releases").exists(), "nothing written");
 }
 
-/// Two clones of one bare remote served by `git daemon`.
-struct Remote {
-    root: tempfile::TempDir,
-    daemon: GitDaemon,
-}
-
-impl Remote {
-    fn new() -> Self {
-        let root = tempfile::tempdir().unwrap();
-        let bare = root.path().join("remote.git");
-        git(
-            root.path(),
-            &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
-        );
-        let daemon = GitDaemon::start(root.path());
-        Remote { root, daemon }
-    }
-
-    fn bare(&self) -> std::path::PathBuf {
-        self.root.path().join("remote.git")
-    }
-
-    fn clone(&self) -> tempfile::TempDir {
-        let repo = new_repo();
-        let url = self.daemon.url("remote.git");
-        git(repo.path(), &["remote", "add", "origin", &url]);
-        repo
-    }
-
-    fn write(&self, repo: &Path, args: &[&str]) -> Output {
-        let mut all = vec!["--remote", "origin"];
-        all.extend_from_slice(args);
-        statebox(repo, &all)
-    }
+/// A write through the remote `origin`.
+fn through_origin(repo: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--remote", "origin"];
+    all.extend_from_slice(args);
+    statebox(repo, &all)
 }
 
 fn stdout_of(out: Output) -> String {
@@ -217,13 +188,13 @@ fn stdout_of(out: Output) -> String {
 #[test]
 fn a_retry_delivers_a_write_that_was_only_kept_locally_and_another_clone_sees_it() {
     let mut remote = Remote::new();
-    let a = remote.clone();
-    let b = remote.clone();
-    stdout_of(remote.write(a.path(), &["init", "-r", REL]));
+    let a = remote.new_clone();
+    let b = remote.new_clone();
+    stdout_of(through_origin(a.path(), &["init", "-r", REL]));
     let add = ["issue", "add", "-r", REL, "flaky install"];
     let add = with_key(&add, "k-add");
     remote.daemon.stop();
-    let out = remote.write(a.path(), &add);
+    let out = through_origin(a.path(), &add);
     assert_eq!(out.status.code(), Some(7), "kept locally");
     remote.daemon.resume();
     // Another machine writes first: delivering the kept commit replays it.
@@ -236,12 +207,12 @@ fn a_retry_delivers_a_write_that_was_only_kept_locally_and_another_clone_sees_it
         "--status",
         "Pass",
     ];
-    stdout_of(remote.write(b.path(), &set));
-    let first = stdout_of(remote.write(a.path(), &add));
+    stdout_of(through_origin(b.path(), &set));
+    let first = stdout_of(through_origin(a.path(), &add));
     assert_eq!(key_trailers(&remote.bare(), "record", "k-add"), 1);
     // The client retries on the other machine, whose clone lacks the write.
     let before = commits(&remote.bare(), "record");
-    let again = stdout_of(remote.write(b.path(), &add));
+    let again = stdout_of(through_origin(b.path(), &add));
     assert_eq!(again, first, "the first result, from the other clone");
     assert_eq!(commits(&remote.bare(), "record"), before);
     assert_eq!(key_trailers(&remote.bare(), "record", "k-add"), 1);
@@ -251,10 +222,10 @@ fn a_retry_delivers_a_write_that_was_only_kept_locally_and_another_clone_sees_it
 #[test]
 fn replay_drops_a_write_the_remote_already_has_under_its_key() {
     let remote = Remote::new();
-    let a = remote.clone();
-    let b = remote.clone();
-    stdout_of(remote.write(a.path(), &["init", "-r", REL]));
-    stdout_of(remote.write(b.path(), &["pull", "origin"]));
+    let a = remote.new_clone();
+    let b = remote.new_clone();
+    stdout_of(through_origin(a.path(), &["init", "-r", REL]));
+    stdout_of(through_origin(b.path(), &["pull", "origin"]));
     let set = [
         "task",
         "set",
@@ -290,8 +261,8 @@ fn replay_drops_a_write_the_remote_already_has_under_its_key() {
     ];
     stdout_of(statebox(b.path(), &other));
     stdout_of(statebox(b.path(), &set));
-    stdout_of(remote.write(a.path(), &["sync", "origin"]));
-    let report = stdout_of(remote.write(b.path(), &["sync", "origin"]));
+    stdout_of(through_origin(a.path(), &["sync", "origin"]));
+    let report = stdout_of(through_origin(b.path(), &["sync", "origin"]));
     assert!(report.contains("replayed: 2"), "{report}");
     assert_eq!(key_trailers(&remote.bare(), "record", "k-set"), 1);
     // Replayed without its key, B's Pass would have undone A's later Fail.

@@ -2,7 +2,7 @@
 //! through one remote, an outage in the middle of a run of writes, and the
 //! explicit pull/push/sync commands.
 
-use crate::support::git_daemon::GitDaemon;
+use crate::support::git_daemon::ServedRemote;
 use crate::support::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -10,44 +10,22 @@ use std::process::{Command, Output};
 const REL: &str = "4.19.1";
 const UNREACHABLE: i32 = 7;
 
-/// A bare repository `remote.git` served by git daemon, and clones of it.
+/// The served remote, with a catalog of the tests' task names beside it.
 struct Setup {
-    root: tempfile::TempDir,
-    daemon: GitDaemon,
+    remote: ServedRemote,
     catalog: PathBuf,
 }
 
 impl Setup {
     fn new(task_names: &[String]) -> Self {
-        let root = tempfile::tempdir().unwrap();
-        let bare = root.path().join("remote.git");
+        let remote = ServedRemote::new();
         git(
-            root.path(),
-            &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+            &remote.bare(),
+            &["config", "receive.denyNonFastForwards", "true"],
         );
-        git(&bare, &["config", "receive.denyNonFastForwards", "true"]);
-        let catalog = root.path().join("catalog.txt");
+        let catalog = remote.root().join("catalog.txt");
         std::fs::write(&catalog, task_names.join("\n")).unwrap();
-        let daemon = GitDaemon::start(root.path());
-        Setup {
-            root,
-            daemon,
-            catalog,
-        }
-    }
-
-    fn bare(&self) -> PathBuf {
-        self.root.path().join("remote.git")
-    }
-
-    /// A repository with its own `main` and `origin` pointing at the daemon.
-    fn clone(&self) -> tempfile::TempDir {
-        let repo = new_repo();
-        git(
-            repo.path(),
-            &["remote", "add", "origin", &self.daemon.url("remote.git")],
-        );
-        repo
+        Setup { remote, catalog }
     }
 
     fn run(&self, repo: &Path, args: &[&str]) -> Output {
@@ -72,7 +50,7 @@ impl Setup {
 
     /// The state on the remote, read straight from the bare repository.
     fn remote_state(&self) -> serde_json::Value {
-        let out = self.run(&self.bare(), &["show", "-r", REL, "--json"]);
+        let out = self.run(&self.remote.bare(), &["show", "-r", REL, "--json"]);
         assert!(
             out.status.success(),
             "{}",
@@ -84,7 +62,7 @@ impl Setup {
     /// Asserts the remote branch is linear, holds exactly `commits`
     /// commits, and the repository is consistent.
     fn check_remote_history(&self, commits: usize) {
-        let bare = self.bare();
+        let bare = self.remote.bare();
         assert_eq!(git(&bare, &["rev-list", "--merges", "record"]), "");
         assert_eq!(
             git(&bare, &["rev-list", "--count", "record"]),
@@ -191,7 +169,7 @@ fn four_clones_racing_through_one_remote_lose_nothing() {
     const CLONES: usize = 4;
     const WRITES: usize = 25;
     let setup = Setup::new(&all_task_names(CLONES, WRITES));
-    let clones: Vec<tempfile::TempDir> = (0..CLONES).map(|_| setup.clone()).collect();
+    let clones: Vec<tempfile::TempDir> = (0..CLONES).map(|_| setup.remote.new_clone()).collect();
     let failures: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = clones
             .iter()
@@ -228,7 +206,10 @@ fn four_clones_racing_through_one_remote_lose_nothing() {
     setup.check_remote_history(CLONES * WRITES);
     // Only the record branch travels; each clone's own `main` stays home.
     assert_eq!(
-        git(&setup.bare(), &["for-each-ref", "--format=%(refname)"]),
+        git(
+            &setup.remote.bare(),
+            &["for-each-ref", "--format=%(refname)"]
+        ),
         "refs/heads/record"
     );
 }
@@ -237,14 +218,14 @@ fn four_clones_racing_through_one_remote_lose_nothing() {
 fn writes_during_an_outage_are_kept_and_a_later_sync_delivers_them() {
     const WRITES: usize = 12;
     let mut setup = Setup::new(&all_task_names(2, WRITES));
-    let a = setup.clone();
-    let b = setup.clone();
+    let a = setup.remote.new_clone();
+    let b = setup.remote.new_clone();
     for j in 0..4 {
         let args = op_args(0, j);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         ok_out(&setup.write(a.path(), &args), "write before the outage");
     }
-    setup.daemon.stop();
+    setup.remote.daemon.stop();
     for j in 4..8 {
         let args = op_args(0, j);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -267,7 +248,7 @@ fn writes_during_an_outage_are_kept_and_a_later_sync_delivers_them() {
     // Still down: sync reports the same outage, loses nothing.
     let out = setup.run(a.path(), &["sync", "origin"]);
     assert_eq!(out.status.code(), Some(UNREACHABLE));
-    setup.daemon.resume();
+    setup.remote.daemon.resume();
     // Another machine writes first, so the outage commits must be replayed.
     for j in 0..4 {
         let args = op_args(1, j);
@@ -289,7 +270,7 @@ fn writes_during_an_outage_are_kept_and_a_later_sync_delivers_them() {
     setup.check_remote_history(WRITES + 4);
     // Both clones converge on the remote's branch.
     ok_out(&setup.run(b.path(), &["pull", "origin"]), "pull");
-    let remote_tip = git(&setup.bare(), &["rev-parse", "record"]);
+    let remote_tip = git(&setup.remote.bare(), &["rev-parse", "record"]);
     assert_eq!(tip(a.path(), "record").unwrap(), remote_tip);
     assert_eq!(tip(b.path(), "record").unwrap(), remote_tip);
 }
@@ -297,8 +278,8 @@ fn writes_during_an_outage_are_kept_and_a_later_sync_delivers_them() {
 #[test]
 fn push_refuses_when_the_remote_moved_and_sync_resolves_it() {
     let setup = Setup::new(&all_task_names(2, 3));
-    let a = setup.clone();
-    let b = setup.clone();
+    let a = setup.remote.new_clone();
+    let b = setup.remote.new_clone();
     ok_out(
         &setup.write(
             a.path(),
@@ -339,8 +320,8 @@ fn push_refuses_when_the_remote_moved_and_sync_resolves_it() {
 #[test]
 fn a_local_commit_without_an_operation_trailer_is_not_replayed() {
     let setup = Setup::new(&all_task_names(2, 3));
-    let a = setup.clone();
-    let b = setup.clone();
+    let a = setup.remote.new_clone();
+    let b = setup.remote.new_clone();
     ok_out(
         &setup.write(
             a.path(),
@@ -381,7 +362,7 @@ fn a_local_commit_without_an_operation_trailer_is_not_replayed() {
 #[test]
 fn an_unknown_remote_is_named_in_the_error() {
     let setup = Setup::new(&all_task_names(1, 1));
-    let a = setup.clone();
+    let a = setup.remote.new_clone();
     let out = setup.run(
         a.path(),
         &[
@@ -400,7 +381,7 @@ fn an_unknown_remote_is_named_in_the_error() {
 #[test]
 fn sync_with_an_empty_remote_and_nothing_local_does_nothing() {
     let setup = Setup::new(&all_task_names(1, 1));
-    let a = setup.clone();
+    let a = setup.remote.new_clone();
     for command in ["pull", "push", "sync"] {
         let out = ok_out(&setup.run(a.path(), &[command, "origin"]), command);
         assert!(
@@ -409,5 +390,5 @@ fn sync_with_an_empty_remote_and_nothing_local_does_nothing() {
         );
     }
     assert_eq!(tip(a.path(), "record"), None);
-    assert_eq!(git(&setup.bare(), &["for-each-ref"]), "");
+    assert_eq!(git(&setup.remote.bare(), &["for-each-ref"]), "");
 }

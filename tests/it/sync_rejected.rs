@@ -3,56 +3,20 @@
 //! the operation, and keeps the commit under `refs/statebox/rejected/`, where
 //! `sync --list-rejected` finds it. Real clones, a real `git daemon`.
 
-use crate::support::git_daemon::GitDaemon;
+use crate::support::git_daemon::ServedRemote as Remote;
 use crate::support::*;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const REL: &str = "4.19.1";
 const REJECTED: i32 = 11;
 const UNREACHABLE: i32 = 7;
 
-struct Remote {
-    root: tempfile::TempDir,
-    daemon: GitDaemon,
-}
-
-impl Remote {
-    fn new() -> Self {
-        let root = tempfile::tempdir().unwrap();
-        let bare = root.path().join("remote.git");
-        git(
-            root.path(),
-            &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
-        );
-        let daemon = GitDaemon::start(root.path());
-        Remote { root, daemon }
-    }
-
-    fn bare(&self) -> std::path::PathBuf {
-        self.root.path().join("remote.git")
-    }
-
-    fn clone(&self) -> tempfile::TempDir {
-        let repo = new_repo();
-        git(
-            repo.path(),
-            &["remote", "add", "origin", &self.daemon.url("remote.git")],
-        );
-        repo
-    }
-}
-
+/// statebox with `--repo`, so it also runs on the bare remote.
 fn run(repo: &Path, args: &[&str]) -> Output {
-    Command::new(statebox_bin())
-        .arg("--repo")
-        .arg(repo)
-        .args(args)
-        .env_remove("STATEBOX_REMOTE")
-        .env_remove("STATEBOX_BRANCH")
-        .env_remove("STATEBOX_CATALOG")
-        .output()
-        .unwrap()
+    let mut all = vec!["--repo", repo.to_str().unwrap()];
+    all.extend_from_slice(args);
+    statebox(repo, &all)
 }
 
 fn code(out: &Output, expected: i32, what: &str) -> String {
@@ -118,7 +82,7 @@ fn remote_issues(remote: &Remote) -> Vec<String> {
 #[test]
 fn sync_keeps_a_refused_offline_write_and_says_so() {
     let mut remote = Remote::new();
-    let (a, b) = (remote.clone(), remote.clone());
+    let (a, b) = (remote.new_clone(), remote.new_clone());
     let offline = conflicting_offline_write(&mut remote, a.path(), b.path());
     // A second offline write that still applies: it is delivered.
     let task = run(
@@ -199,7 +163,7 @@ fn sync_keeps_a_refused_offline_write_and_says_so() {
 #[test]
 fn a_write_that_delivers_a_refused_offline_write_fails_naming_it() {
     let mut remote = Remote::new();
-    let (a, b) = (remote.clone(), remote.clone());
+    let (a, b) = (remote.new_clone(), remote.new_clone());
     let offline = conflicting_offline_write(&mut remote, a.path(), b.path());
     let out = run(
         a.path(),

@@ -89,3 +89,42 @@ impl Drop for GitDaemon {
         }
     }
 }
+
+/// A bare repository `remote.git` (default branch `main`) served by its own
+/// `git daemon`, and clones of it: the remote most sync tests write through.
+pub struct ServedRemote {
+    root: tempfile::TempDir,
+    pub daemon: GitDaemon,
+}
+
+impl ServedRemote {
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let bare = root.path().join("remote.git");
+        super::git(
+            root.path(),
+            &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+        );
+        let daemon = GitDaemon::start(root.path());
+        ServedRemote { root, daemon }
+    }
+
+    /// The folder beside the bare repository, for files a test needs.
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    pub fn bare(&self) -> PathBuf {
+        self.root.path().join("remote.git")
+    }
+
+    /// A repository with its own `main` and `origin` pointing at the daemon.
+    pub fn new_clone(&self) -> tempfile::TempDir {
+        let repo = super::new_repo();
+        super::git(
+            repo.path(),
+            &["remote", "add", "origin", &self.daemon.url("remote.git")],
+        );
+        repo
+    }
+}
