@@ -59,23 +59,68 @@ async fn listed(service: &Service) -> Option<Vec<String>> {
     service.call(|a| a.releases().ok()).await
 }
 
-/// A `resources/subscribe` from a stdio client (protocol before 2026-07-28).
-struct Subscription {
-    watched: Watched,
-    peer: Peer<RoleServer>,
+/// What one client watches: resources by URI and, when it asked, the
+/// release list (`releases` holds the list it last heard of).
+#[derive(Default)]
+struct Watch {
+    resources: Vec<Watched>,
+    releases: Option<Option<Vec<String>>>,
 }
 
-/// The stdio client, told of list changes without asking (before 2026-07-28).
+/// What a move of the branch tip changed for a [`Watch`].
+struct Moved {
+    updated: Vec<String>,
+    list_changed: bool,
+}
+
+impl Watch {
+    async fn new(service: &Service, uris: Vec<String>, list: bool) -> Self {
+        let mut resources = Vec::new();
+        for uri in uris {
+            resources.push(Watched::new(service, uri).await);
+        }
+        let releases = match list {
+            true => Some(listed(service).await),
+            false => None,
+        };
+        Watch {
+            resources,
+            releases,
+        }
+    }
+
+    /// Reads everything watched again, after the tip moved.
+    async fn after_move(&mut self, service: &Service) -> Moved {
+        let mut updated = Vec::new();
+        for resource in &mut self.resources {
+            if resource.changed(service).await {
+                updated.push(resource.uri.clone());
+            }
+        }
+        let mut list_changed = false;
+        if let Some(last) = self.releases.as_mut() {
+            let now = listed(service).await;
+            list_changed = now != *last;
+            *last = now;
+        }
+        Moved {
+            updated,
+            list_changed,
+        }
+    }
+}
+
+/// The stdio client (protocol before 2026-07-28): its `resources/subscribe`s,
+/// and list changes told without asking.
 struct StdioClient {
     peer: Peer<RoleServer>,
-    releases: Option<Vec<String>>,
+    watch: Watch,
 }
 
 #[derive(Clone)]
 pub struct Mcp {
     service: Service,
-    subscriptions: Arc<tokio::sync::Mutex<Vec<Subscription>>>,
-    client: Arc<tokio::sync::Mutex<Option<StdioClient>>>,
+    stdio_client: Arc<tokio::sync::Mutex<Option<StdioClient>>>,
     /// Served on stdio: one client that can be pushed to at any time; log
     /// one line per tool call (over HTTP the request log does it).
     stdio: bool,
@@ -153,8 +198,7 @@ impl Mcp {
     pub fn new(service: Service, stdio: bool) -> Self {
         let mcp = Mcp {
             service,
-            subscriptions: Arc::default(),
-            client: Arc::default(),
+            stdio_client: Arc::default(),
             stdio,
         };
         if stdio {
@@ -164,26 +208,35 @@ impl Mcp {
         mcp
     }
 
+    /// Changes the stdio client's entry, made for `peer` if this is its
+    /// first subscribe or its `initialized`.
+    async fn update_stdio_client(&self, peer: Peer<RoleServer>, change: impl FnOnce(&mut Watch)) {
+        let mut guard = self.stdio_client.lock().await;
+        let client = guard.get_or_insert_with(|| StdioClient {
+            peer,
+            watch: Watch::default(),
+        });
+        change(&mut client.watch);
+    }
+
     /// Notifies the stdio client's `resources/subscribe`s and list changes.
     async fn notify_on_moves(self) {
         let mut tip = self.service.tip();
         while tip.changed().await.is_ok() {
-            let mut subscriptions = self.subscriptions.lock().await;
-            for subscription in subscriptions.iter_mut() {
-                if subscription.watched.changed(&self.service).await {
-                    let param =
-                        ResourceUpdatedNotificationParam::new(subscription.watched.uri.clone());
-                    let _ = subscription.peer.notify_resource_updated(param).await;
-                }
+            let mut guard = self.stdio_client.lock().await;
+            let Some(client) = guard.as_mut() else {
+                continue;
+            };
+            let moved = client.watch.after_move(&self.service).await;
+            for uri in moved.updated {
+                let param = ResourceUpdatedNotificationParam::new(uri);
+                let _ = client.peer.notify_resource_updated(param).await;
             }
-            subscriptions.retain(|s| !s.peer.is_transport_closed());
-            drop(subscriptions);
-            if let Some(client) = self.client.lock().await.as_mut() {
-                let now = listed(&self.service).await;
-                if now != client.releases {
-                    client.releases = now;
-                    let _ = client.peer.notify_resource_list_changed().await;
-                }
+            if moved.list_changed {
+                let _ = client.peer.notify_resource_list_changed().await;
+            }
+            if client.peer.is_transport_closed() {
+                *guard = None;
             }
         }
     }
@@ -323,10 +376,8 @@ impl ServerHandler for Mcp {
             ));
         }
         let watched = Watched::new(&self.service, uri).await;
-        self.subscriptions.lock().await.push(Subscription {
-            watched,
-            peer: context.peer,
-        });
+        self.update_stdio_client(context.peer, |watch| watch.resources.push(watched))
+            .await;
         Ok(())
     }
 
@@ -335,20 +386,17 @@ impl ServerHandler for Mcp {
         request: UnsubscribeRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        self.subscriptions
-            .lock()
-            .await
-            .retain(|s| s.watched.uri != request.uri);
+        if let Some(client) = self.stdio_client.lock().await.as_mut() {
+            client.watch.resources.retain(|w| w.uri != request.uri);
+        }
         Ok(())
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
         if self.stdio {
             let releases = listed(&self.service).await;
-            *self.client.lock().await = Some(StdioClient {
-                peer: context.peer,
-                releases,
-            });
+            self.update_stdio_client(context.peer, |watch| watch.releases = Some(releases))
+                .await;
         }
     }
 
@@ -375,14 +423,9 @@ impl ServerHandler for Mcp {
     async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
         let accepted = context.accepted().clone();
         let mut tip = self.service.tip();
-        let mut watched = Vec::new();
-        for uri in accepted.resource_subscriptions.into_iter().flatten() {
-            watched.push(Watched::new(&self.service, uri).await);
-        }
-        let mut releases = match accepted.resources_list_changed {
-            Some(true) => Some(listed(&self.service).await),
-            _ => None,
-        };
+        let uris = accepted.resource_subscriptions.unwrap_or_default();
+        let list = accepted.resources_list_changed == Some(true);
+        let mut watch = Watch::new(&self.service, uris, list).await;
         let shutdown = self.service.shutdown();
         loop {
             tokio::select! {
@@ -390,25 +433,15 @@ impl ServerHandler for Mcp {
                 _ = shutdown.cancelled() => return Ok(()),
                 moved = tip.changed() => if moved.is_err() { return Ok(()) },
             }
+            let moved = watch.after_move(&self.service).await;
             let sink = context.sink();
-            for resource in &mut watched {
-                if resource.changed(&self.service).await
-                    && sink
-                        .notify_resource_updated(resource.uri.clone())
-                        .await
-                        .is_err()
-                {
+            for uri in moved.updated {
+                if sink.notify_resource_updated(uri).await.is_err() {
                     return Ok(());
                 }
             }
-            if let Some(last) = releases.as_mut() {
-                let now = listed(&self.service).await;
-                if now != *last {
-                    *last = now;
-                    if sink.notify_resource_list_changed().await.is_err() {
-                        return Ok(());
-                    }
-                }
+            if moved.list_changed && sink.notify_resource_list_changed().await.is_err() {
+                return Ok(());
             }
         }
     }
