@@ -26,7 +26,10 @@ TASKS = ["Take Ownership", "Check CVE Tracker Bug", "Push to CDN Staging", "Stag
          "Image Consistency Check", "Image Signed Check", "Drop Bugs"]
 
 
-def generate(path, megabytes):
+def generate(path, megabytes, status_every=3_000):
+    """Writes the log; one line in `status_every` is a status line (the
+    default gives a few thousand in 1 GB; 4 gives a dense log). Returns how
+    many status lines it wrote."""
     target = megabytes * 1024 * 1024
     ordinary = [
         "INFO: checking push job status for advisory 169043 ...",
@@ -36,7 +39,6 @@ def generate(path, megabytes):
         "INFO: Found 858 images to check, scanning quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:314fe5cf32cbc22f8e400b211d530beeb027ac3d3cd5479ef953b74cf0c4676b",
         "WARNING: retrying request to https://jira.example.com/rest/api/2/issue/ART-21268 (attempt 2)",
     ]
-    status_every = 3_000  # one status line per 3,000 lines: a few thousand in 1 GB
     written, n, task = 0, 0, 0
     with open(path, "w") as f:
         chunk = []

@@ -77,38 +77,6 @@ def section_task_set(statebox, rounds, tmp):
           f"plumbing/statebox {med['plumbing'] / med['statebox']:.1f}x   python/statebox {med['python'] / med['statebox']:.1f}x")
 
 
-def dense_log(path, megabytes):
-    """Realistic job output where a quarter of the lines are status lines."""
-    target = megabytes * 1024 * 1024
-    ordinary = [
-        "INFO: checking push job status for advisory 169043 ...",
-        "DEBUG: GET https://errata.example.com/api/v1/erratum/169043 200 (0.31s)",
-        "INFO: QA Owner of advisory 169043 is updated to someone@example.com",
-    ]
-    tasks = ingest_bench.TASKS
-    written, n, lines = 0, 0, 0
-    with open(path, "w") as f:
-        chunk = []
-        while written < target:
-            second = n % 86400
-            ts = f"2026-06-25T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z"
-            if n % 4 == 0:
-                k = n // 4
-                status = "In Progress" if k % 2 == 0 else ("Fail" if k % 10 == 3 else "Pass")
-                line = f"{ts}: INFO: task [{tasks[(k // 2) % len(tasks)]}] status is changed to [{status}]\n"
-                lines += 1
-            else:
-                line = f"{ts}: {ordinary[n % len(ordinary)]}\n"
-            chunk.append(line)
-            written += len(line)
-            n += 1
-            if len(chunk) >= 10_000:
-                f.write("".join(chunk))
-                chunk = []
-        f.write("".join(chunk))
-    return lines
-
-
 def ingest_one(statebox, tmp, label, log, rounds):
     repo = os.path.join(tmp, f"ingest-{label}.git")
     subprocess.run(["git", "init", "-q", "--bare", repo], check=True)
@@ -128,7 +96,7 @@ def ingest_one(statebox, tmp, label, log, rounds):
 
 def section_ingest(statebox, rounds, tmp, dense_mb, sparse_mb):
     dense = os.path.join(tmp, "dense.log")
-    status_lines = dense_log(dense, dense_mb)
+    status_lines = ingest_bench.generate(dense, dense_mb, status_every=4)  # 25% status lines
     print(f"ingest    dense log: {status_lines} status lines", file=sys.stderr)
     ingest_one(statebox, tmp, "dense", dense, rounds)
     os.unlink(dense)
