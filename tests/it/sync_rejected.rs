@@ -208,3 +208,55 @@ fn list_rejected_needs_no_remote_and_json_needs_it() {
     let stderr = code(&run(repo.path(), &["sync", "--json"]), 2, "--json alone");
     assert!(stderr.contains("--list-rejected"), "{stderr}");
 }
+
+/// Two clones that used one idempotency key for different changes: the
+/// offline one is not dropped on sync but kept, like any refused write.
+#[test]
+fn an_offline_write_whose_key_the_remote_used_for_another_change_is_kept() {
+    let mut remote = Remote::new();
+    let (a, b) = (remote.new_clone(), remote.new_clone());
+    code(
+        &run(a.path(), &["--remote", "origin", "init", "-r", REL]),
+        0,
+        "init",
+    );
+    code(&run(b.path(), &["pull", "origin"]), 0, "pull");
+    let keyed = |status: &'static str| {
+        [
+            "--remote",
+            "origin",
+            "task",
+            "set",
+            "-r",
+            REL,
+            "stage-testing",
+            "--status",
+            status,
+            "--idempotency-key",
+            "shared-key",
+        ]
+    };
+    remote.daemon.stop();
+    code(&run(a.path(), &keyed("Pass")), UNREACHABLE, "offline write");
+    let offline = tip(a.path(), "record").unwrap();
+    remote.daemon.resume();
+    code(&run(b.path(), &keyed("Fail")), 0, "online write, same key");
+
+    let stderr = code(&run(a.path(), &["sync", "origin"]), REJECTED, "sync");
+    assert!(
+        stderr.contains("idempotency key 'shared-key' was already used"),
+        "{stderr}"
+    );
+    let refname = format!("refs/statebox/rejected/record/{offline}");
+    assert_eq!(git(a.path(), &["rev-parse", &refname]), offline, "kept");
+    let task = run(
+        &remote.bare(),
+        &["task", "get", "-r", REL, "stage-testing", "--json"],
+    );
+    code(&task, 0, "task get on the remote");
+    let task: serde_json::Value = serde_json::from_slice(&task.stdout).unwrap();
+    assert_eq!(
+        task["status"], "Fail",
+        "the remote's own write under that key stands"
+    );
+}

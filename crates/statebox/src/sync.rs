@@ -501,12 +501,11 @@ impl SyncedGit {
                 // The remote's newer state refuses the operation (say, a
                 // second blocker for a task): the same answer a writer that
                 // lost a local race gets, so it is not forced; but it was
-                // acknowledged, so it is kept where the user can find it.
-                Err(WriteError::Op(e)) => {
+                // acknowledged, so it is kept where the user can find it. So
+                // is a write whose idempotency key the remote's branch used
+                // for another change: neither may stand in for the other.
+                Err(e @ (WriteError::Op(_) | WriteError::KeyReused(_))) => {
                     rejected.push(self.keep_rejected(&commit, &e.to_string())?);
-                }
-                Err(WriteError::KeyReused(e)) => {
-                    tracing::warn!("commit {id} is dropped: {e}")
                 }
                 Err(WriteError::Backend(e)) => return Err(e),
                 Err(e) => return Err(not_replayable(e.to_string())),
