@@ -441,7 +441,7 @@ impl Context {
         op: &statebox::model::Op,
         key: &KeyArg,
     ) -> Result<write::Outcome, CliError> {
-        Ok(write::apply_keyed(
+        Ok(write::apply(
             self.store.as_ref(),
             release,
             op,

@@ -32,6 +32,7 @@ fn statebox_write(repo: &Path, op: Op) -> String {
         &store,
         &release(),
         &op,
+        None,
         &Catalog::default(),
         &RetryPolicy::default(),
     )
@@ -505,8 +506,14 @@ fn a_thousand_statebox_writes_report_nothing() {
             _ => set_task(&names[step % names.len()], statuses[step % statuses.len()]),
         };
         let release: Release = ["4.19.1", "4.20.3"][step % 2].parse().unwrap();
-        if let Ok(outcome) = write::apply(&store, &release, &op, &catalog, &RetryPolicy::default())
-            && outcome.written.is_some()
+        if let Ok(outcome) = write::apply(
+            &store,
+            &release,
+            &op,
+            None,
+            &catalog,
+            &RetryPolicy::default(),
+        ) && outcome.written.is_some()
         {
             written += 1;
         }

@@ -296,7 +296,7 @@ fn a_second_lookup_reads_only_the_commits_past_the_searched_version() {
     let release = REL.parse().unwrap();
     let key = "k-race".parse().unwrap();
     let write = |op: Op, key| {
-        let outcome = write::apply_keyed(
+        let outcome = write::apply(
             &store,
             &release,
             &op,

@@ -528,7 +528,7 @@ pub fn repair(
                 .map(|l| Restoration::new(l.part.clone(), l.current.clone(), l.lost_value.clone()))
                 .collect(),
         };
-        let outcome = write::apply(store, release, &op, catalog, retry)?;
+        let outcome = write::apply(store, release, &op, None, catalog, retry)?;
         repairs.push(Repair {
             release: release.clone(),
             parts: losses.iter().map(|l| l.part.clone()).collect(),

@@ -183,19 +183,9 @@ pub struct Outcome {
 
 /// The write path: applies `op` to the release's current state and saves it
 /// compare-and-swap, re-reading and re-applying when another writer won.
+/// Under an idempotency `key` whose write is already on the branch, that
+/// write's outcome is returned and nothing is written.
 pub fn apply(
-    store: &dyn Backend,
-    release: &Release,
-    op: &Op,
-    catalog: &Catalog,
-    retry: &RetryPolicy,
-) -> Result<Outcome, WriteError> {
-    apply_at(store, release, op, None, catalog, retry, chrono::Utc::now)
-}
-
-/// [`apply`] under an idempotency key: when the key's write is already on
-/// the branch, its outcome is returned and nothing is written.
-pub fn apply_keyed(
     store: &dyn Backend,
     release: &Release,
     op: &Op,
@@ -206,7 +196,7 @@ pub fn apply_keyed(
     apply_at(store, release, op, key, catalog, retry, chrono::Utc::now)
 }
 
-/// [`apply_keyed`] with the time the operation happened given by `now`: a
+/// [`apply`] with the time the operation happened given by `now`: a
 /// replayed operation keeps the time it was first made.
 pub fn apply_at(
     store: &dyn Backend,

@@ -143,7 +143,14 @@ impl<'a> Recorder<'a> {
         let Some(op) = self.take() else {
             return Ok(());
         };
-        let outcome = write::apply(self.store, &self.release, &op, self.catalog, &self.retry)?;
+        let outcome = write::apply(
+            self.store,
+            &self.release,
+            &op,
+            None,
+            self.catalog,
+            &self.retry,
+        )?;
         if outcome.written.is_some() {
             self.commits += 1;
             tracing::info!("{}", outcome.message.lines().next().unwrap_or_default());
