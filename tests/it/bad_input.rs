@@ -432,3 +432,16 @@ fn a_repository_mid_rebase_is_left_untouched() {
     assert!(r.join(".git/rebase-merge").exists(), "still mid-rebase");
     assert!(show(r, &format!("record:{PATH}")).contains("written during a rebase"));
 }
+
+/// A broken repository is reported in libgit2's words, naming the ref,
+/// without git2's internal error class and code (the store trait carries
+/// git errors as text; they are not part of statebox's interface).
+#[test]
+fn a_corrupt_branch_ref_is_named_in_plain_words() {
+    let repo = seeded();
+    let gitdir = std::path::PathBuf::from(git(repo.path(), &["rev-parse", "--absolute-git-dir"]));
+    std::fs::write(gitdir.join("refs/heads/record"), "not an object id\n").unwrap();
+    let err = fails(repo.path(), &["show", "-r", REL], 10);
+    assert!(err.contains("refs/heads/record"), "names the ref: {err}");
+    assert!(!err.contains("class="), "no git2 internals: {err}");
+}

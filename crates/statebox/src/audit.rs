@@ -18,7 +18,7 @@
 //! back with an [`Op::Restore`] through the ordinary write path, which
 //! names the commits it repairs, so a second audit sees them repaired.
 
-use crate::backend::{Backend, BackendError, GitBackend};
+use crate::backend::{Backend, BackendError, GitBackend, git_error};
 use crate::catalog::Catalog;
 use crate::model::{Op, Part, Restoration, normalize_issue_text};
 use crate::release::Release;
@@ -41,7 +41,7 @@ pub enum AuditError {
 
 impl From<git2::Error> for AuditError {
     fn from(e: git2::Error) -> Self {
-        AuditError::Backend(e.into())
+        AuditError::Backend(git_error(e))
     }
 }
 

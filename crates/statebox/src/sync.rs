@@ -31,7 +31,9 @@
 //! `statebox sync` pushes it (after integrating, if the remote moved).
 
 use crate::backend::GitBackend;
-use crate::backend::{Backend, BackendError, CasToken, FoundCommit, HistoryEntry, Snapshot};
+use crate::backend::{
+    Backend, BackendError, CasToken, FoundCommit, GitResult, HistoryEntry, Snapshot, git_error,
+};
 use crate::catalog::Catalog;
 use crate::write::{RetryPolicy, WriteError, recorded_op};
 use git2::{
@@ -113,12 +115,15 @@ fn rejected_prefix(branch: &str) -> String {
 pub fn rejected(local: &GitBackend) -> Result<Vec<Rejected>, BackendError> {
     let repo = local.repository();
     let mut found = Vec::new();
-    for reference in repo.references_glob(&format!("{}*", rejected_prefix(local.branch())))? {
-        let reference = reference?;
+    for reference in repo
+        .references_glob(&format!("{}*", rejected_prefix(local.branch())))
+        .or_git()?
+    {
+        let reference = reference.or_git()?;
         let (Some(refname), Some(id)) = (reference.name(), reference.target()) else {
             continue;
         };
-        let commit = repo.find_commit(id)?;
+        let commit = repo.find_commit(id).or_git()?;
         let reason = repo
             .reflog(refname)
             .ok()
@@ -186,7 +191,7 @@ impl SyncedGit {
         match self.local.repository().refname_to_id(&self.tracking_ref()) {
             Ok(id) => Ok(Some(id)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(git_error(e)),
         }
     }
 
@@ -195,10 +200,10 @@ impl SyncedGit {
         let Some(tip) = self.local.tip()? else {
             return Ok(0);
         };
-        let mut walk = self.local.repository().revwalk()?;
-        walk.push(tip)?;
+        let mut walk = self.local.repository().revwalk().or_git()?;
+        walk.push(tip).or_git()?;
         if let Some(remote) = self.tracking_tip()? {
-            walk.hide(remote)?;
+            walk.hide(remote).or_git()?;
         }
         Ok(walk.count())
     }
@@ -252,7 +257,7 @@ impl SyncedGit {
 
     /// Fetches the record branch only, into its remote-tracking ref.
     pub fn fetch(&self) -> Result<(), BackendError> {
-        let mut remote = self.local.repository().find_remote(&self.remote)?;
+        let mut remote = self.local.repository().find_remote(&self.remote).or_git()?;
         let tries = Cell::new(0);
         let mut options = FetchOptions::new();
         options.remote_callbacks(self.callbacks(&tries));
@@ -264,7 +269,7 @@ impl SyncedGit {
     }
 
     fn push_once(&self) -> Result<Push, BackendError> {
-        let mut remote = self.local.repository().find_remote(&self.remote)?;
+        let mut remote = self.local.repository().find_remote(&self.remote).or_git()?;
         let tries = Cell::new(0);
         let rejected = RefCell::new(None);
         let mut callbacks = self.callbacks(&tries);
@@ -370,12 +375,10 @@ impl SyncedGit {
     /// fetch refspec, so record what the remote now holds explicitly.
     fn record_pushed(&self) -> Result<(), BackendError> {
         if let Some(tip) = self.local.tip()? {
-            self.local.repository().reference(
-                &self.tracking_ref(),
-                tip,
-                true,
-                "statebox: pushed",
-            )?;
+            self.local
+                .repository()
+                .reference(&self.tracking_ref(), tip, true, "statebox: pushed")
+                .or_git()?;
         }
         Ok(())
     }
@@ -401,7 +404,7 @@ impl SyncedGit {
                     // created the branch before either pushed.
                     Ok(_) => self.replay(local, remote)?,
                     Err(e) if e.code() == ErrorCode::NotFound => self.replay(local, remote)?,
-                    Err(e) => return Err(e.into()),
+                    Err(e) => return Err(git_error(e)),
                 },
             };
             let moved = crate::backend::git::swap_ref(
@@ -428,7 +431,7 @@ impl SyncedGit {
                 {
                     tracing::debug!("a local writer moved the branch during integration; again");
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(git_error(e)),
             }
         }
         Err(BackendError::Remote {
@@ -442,18 +445,20 @@ impl SyncedGit {
     /// replayed and the ones the remote's state refused.
     fn replay(&self, local: Oid, onto: Oid) -> Result<(Oid, usize, Vec<Rejected>), BackendError> {
         let repo = self.local.repository();
-        let mut walk = repo.revwalk()?;
-        walk.push(local)?;
-        walk.hide(onto)?;
-        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
-        let commits = walk.collect::<Result<Vec<Oid>, _>>()?;
+        let mut walk = repo.revwalk().or_git()?;
+        walk.push(local).or_git()?;
+        walk.hide(onto).or_git()?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+            .or_git()?;
+        let commits = walk.collect::<Result<Vec<Oid>, _>>().or_git()?;
         // Private to this process, so concurrent local syncs cannot collide.
         let scratch = self.local.on_ref(format!(
             "refs/statebox/replay/{}-{}",
             self.local.branch(),
             std::process::id()
         ))?;
-        repo.reference(scratch.refname(), onto, true, "statebox: replay base")?;
+        repo.reference(scratch.refname(), onto, true, "statebox: replay base")
+            .or_git()?;
         let replayed = self
             .replay_onto(&scratch, &commits)
             .and_then(|rejected| Ok((scratch.tip()?, rejected)));
@@ -473,7 +478,7 @@ impl SyncedGit {
         let repo = self.local.repository();
         let mut rejected = Vec::new();
         for &id in commits {
-            let commit = repo.find_commit(id)?;
+            let commit = repo.find_commit(id).or_git()?;
             let not_replayable = |reason: String| BackendError::NotReplayable {
                 commit: id.to_string(),
                 branch: self.local.branch().to_owned(),
@@ -524,8 +529,9 @@ impl SyncedGit {
         let repo = self.local.repository();
         let refname = format!("{}{}", rejected_prefix(self.local.branch()), commit.id());
         let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
-        repo.reference_ensure_log(&refname)?;
-        repo.reference(&refname, commit.id(), true, &reason)?;
+        repo.reference_ensure_log(&refname).or_git()?;
+        repo.reference(&refname, commit.id(), true, &reason)
+            .or_git()?;
         tracing::warn!(
             "commit {} ({}) no longer applies on the remote's state; kept as {refname}: {reason}",
             commit.id(),

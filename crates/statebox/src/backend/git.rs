@@ -5,7 +5,9 @@
 //! touched, so a write is safe while the user is mid-rebase on another
 //! branch, and the ref lock is the same `.lock` file git itself honours.
 
-use super::{Backend, BackendError, CasToken, FoundCommit, HistoryEntry, Snapshot};
+use super::{
+    Backend, BackendError, CasToken, FoundCommit, GitResult, HistoryEntry, Snapshot, git_error,
+};
 use crate::release::{RELEASES_DIR, Release};
 use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, Signature, Tree};
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,11 +26,12 @@ pub struct GitBackend {
 impl GitBackend {
     /// Opens the repository containing `path` (work tree, `.git` or bare).
     pub fn open(path: &Path, branch: &str) -> Result<Self, BackendError> {
-        let repo = Repository::discover(path)?;
+        let repo = Repository::discover(path).or_git()?;
         git2::Branch::name_is_valid(branch)
             .ok()
             .filter(|ok| *ok)
-            .ok_or_else(|| git2::Error::from_str(&format!("invalid branch name '{branch}'")))?;
+            .ok_or_else(|| git2::Error::from_str(&format!("invalid branch name '{branch}'")))
+            .or_git()?;
         Ok(GitBackend {
             repo,
             branch: branch.to_owned(),
@@ -40,7 +43,7 @@ impl GitBackend {
     /// instead of the branch: remote sync replays commits there first.
     pub(crate) fn on_ref(&self, refname: String) -> Result<Self, BackendError> {
         Ok(GitBackend {
-            repo: Repository::open(self.repo.path())?,
+            repo: Repository::open(self.repo.path()).or_git()?,
             branch: self.branch.clone(),
             refname,
         })
@@ -63,13 +66,13 @@ impl GitBackend {
         match self.repo.refname_to_id(self.refname()) {
             Ok(id) => Ok(Some(id)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(git_error(e)),
         }
     }
 
     fn tip_tree(&self, tip: Option<Oid>) -> Result<Option<Tree<'_>>, BackendError> {
         Ok(match tip {
-            Some(id) => Some(self.repo.find_commit(id)?.tree()?),
+            Some(id) => Some(self.repo.find_commit(id).or_git()?.tree().or_git()?),
             None => None,
         })
     }
@@ -77,7 +80,7 @@ impl GitBackend {
     fn signature(&self) -> Result<Signature<'static>, BackendError> {
         match self.repo.signature() {
             Ok(sig) => Ok(sig.to_owned()),
-            Err(_) => Ok(Signature::now("statebox", "statebox@localhost")?),
+            Err(_) => Ok(Signature::now("statebox", "statebox@localhost").or_git()?),
         }
     }
 
@@ -107,16 +110,16 @@ impl GitBackend {
         let Some(tip) = self.tip()? else {
             return Ok(Vec::new());
         };
-        let mut walk = self.repo.revwalk()?;
-        walk.push(tip)?;
-        walk.simplify_first_parent()?;
-        let commits = walk.collect::<Result<Vec<_>, _>>()?;
+        let mut walk = self.repo.revwalk().or_git()?;
+        walk.push(tip).or_git()?;
+        walk.simplify_first_parent().or_git()?;
+        let commits = walk.collect::<Result<Vec<_>, _>>().or_git()?;
         let mut changes = Vec::new();
         // Oldest first, each commit's parent is the one before it: its
         // listing is reused, and commits that leave `_releases` alone skipped.
         let mut before: (Option<Oid>, BTreeMap<String, Oid>) = (None, BTreeMap::new());
         for id in commits.into_iter().rev() {
-            let tree = self.repo.find_commit(id)?.tree()?;
+            let tree = self.repo.find_commit(id).or_git()?.tree().or_git()?;
             let releases = tree.get_name(RELEASES_DIR).map(|e| e.id());
             if releases == before.0 {
                 continue;
@@ -148,17 +151,18 @@ impl GitBackend {
         else {
             return Ok(blobs);
         };
-        for stream in self.repo.find_tree(releases.id())?.iter() {
+        for stream in self.repo.find_tree(releases.id()).or_git()?.iter() {
             let Some(dir) = (stream.kind() == Some(ObjectType::Tree))
                 .then(|| self.repo.find_tree(stream.id()))
-                .transpose()?
+                .transpose()
+                .or_git()?
                 .and_then(|t| t.get_name("statebox").map(|e| e.to_owned()))
                 .filter(|e| e.kind() == Some(ObjectType::Tree))
             else {
                 continue;
             };
             let stream_name = stream.name().unwrap_or_default();
-            for file in self.repo.find_tree(dir.id())?.iter() {
+            for file in self.repo.find_tree(dir.id()).or_git()?.iter() {
                 if file.kind() == Some(ObjectType::Blob) {
                     let name = file.name().unwrap_or_default();
                     let path = format!("{RELEASES_DIR}/{stream_name}/statebox/{name}");
@@ -218,7 +222,7 @@ impl Backend for GitBackend {
         let tip = self.tip()?;
         let content = match self.tip_tree(tip)? {
             Some(tree) => match Self::blob_at(&tree, path) {
-                Some(id) => Some(self.repo.find_blob(id)?.content().to_vec()),
+                Some(id) => Some(self.repo.find_blob(id).or_git()?.content().to_vec()),
                 None => None,
             },
             None => None,
@@ -237,24 +241,33 @@ impl Backend for GitBackend {
         message: &str,
     ) -> Result<CasToken, BackendError> {
         let parent = match &base.0 {
-            Some(hex) => Some(self.repo.find_commit(Oid::from_str(hex)?)?),
+            Some(hex) => Some(
+                self.repo
+                    .find_commit(Oid::from_str(hex).or_git()?)
+                    .or_git()?,
+            ),
             None => None,
         };
         let base_tree = match &parent {
-            Some(commit) => commit.tree()?,
-            None => self.repo.find_tree(self.repo.treebuilder(None)?.write()?)?,
+            Some(commit) => commit.tree().or_git()?,
+            None => self
+                .repo
+                .find_tree(self.repo.treebuilder(None).or_git()?.write().or_git()?)
+                .or_git()?,
         };
-        let blob = self.repo.blob(content)?;
+        let blob = self.repo.blob(content).or_git()?;
         let mut update = git2::build::TreeUpdateBuilder::new();
         update.upsert(path, blob, FileMode::Blob);
         let tree = self
             .repo
-            .find_tree(update.create_updated(&self.repo, &base_tree)?)?;
+            .find_tree(update.create_updated(&self.repo, &base_tree).or_git()?)
+            .or_git()?;
         let signature = self.signature()?;
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
         let commit = self
             .repo
-            .commit(None, &signature, &signature, message, &tree, &parents)?;
+            .commit(None, &signature, &signature, message, &tree, &parents)
+            .or_git()?;
         let moved = swap_ref(
             &self.repo,
             self.refname(),
@@ -278,7 +291,7 @@ impl Backend for GitBackend {
                 self.break_stale_lock();
                 Err(BackendError::Stale)
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(git_error(e)),
         }
     }
 
@@ -290,20 +303,20 @@ impl Backend for GitBackend {
             return Ok(Vec::new());
         };
         let mut paths = Vec::new();
-        let releases = self.repo.find_tree(releases.id())?;
+        let releases = self.repo.find_tree(releases.id()).or_git()?;
         for stream in releases
             .iter()
             .filter(|e| e.kind() == Some(ObjectType::Tree))
         {
             let stream_name = stream.name().unwrap_or_default();
-            let stream_tree = self.repo.find_tree(stream.id())?;
+            let stream_tree = self.repo.find_tree(stream.id()).or_git()?;
             let Some(dir) = stream_tree
                 .get_name("statebox")
                 .filter(|e| e.kind() == Some(ObjectType::Tree))
             else {
                 continue;
             };
-            for file in self.repo.find_tree(dir.id())?.iter() {
+            for file in self.repo.find_tree(dir.id()).or_git()?.iter() {
                 let path = format!(
                     "{RELEASES_DIR}/{stream_name}/statebox/{}",
                     file.name().unwrap_or_default()
@@ -320,15 +333,15 @@ impl Backend for GitBackend {
         let Some(tip) = self.tip()? else {
             return Ok(Vec::new());
         };
-        let mut walk = self.repo.revwalk()?;
-        walk.push(tip)?;
-        walk.simplify_first_parent()?;
+        let mut walk = self.repo.revwalk().or_git()?;
+        walk.push(tip).or_git()?;
+        walk.simplify_first_parent().or_git()?;
         let mut entries = Vec::new();
         for id in walk {
-            let commit = self.repo.find_commit(id?)?;
-            let now = Self::blob_at(&commit.tree()?, path);
+            let commit = self.repo.find_commit(id.or_git()?).or_git()?;
+            let now = Self::blob_at(&commit.tree().or_git()?, path);
             let before = match commit.parent(0) {
-                Ok(parent) => Self::blob_at(&parent.tree()?, path),
+                Ok(parent) => Self::blob_at(&parent.tree().or_git()?, path),
                 Err(_) => None,
             };
             if now != before {
@@ -355,22 +368,22 @@ impl Backend for GitBackend {
         let Some(tip) = self.tip()? else {
             return Ok(None);
         };
-        let mut walk = self.repo.revwalk()?;
-        walk.push(tip)?;
+        let mut walk = self.repo.revwalk().or_git()?;
+        walk.push(tip).or_git()?;
         if let Some(seen) = searched
             .0
             .as_deref()
             .and_then(|hex| Oid::from_str(hex).ok())
         {
-            walk.hide(seen)?;
+            walk.hide(seen).or_git()?;
         }
-        walk.simplify_first_parent()?;
+        walk.simplify_first_parent().or_git()?;
         for id in walk.take(limit) {
-            let commit = self.repo.find_commit(id?)?;
+            let commit = self.repo.find_commit(id.or_git()?).or_git()?;
             let message = String::from_utf8_lossy(commit.message_bytes());
             if matches(&message) {
-                let content = match Self::blob_at(&commit.tree()?, path) {
-                    Some(blob) => Some(self.repo.find_blob(blob)?.content().to_vec()),
+                let content = match Self::blob_at(&commit.tree().or_git()?, path) {
+                    Some(blob) => Some(self.repo.find_blob(blob).or_git()?.content().to_vec()),
                     None => None,
                 };
                 return Ok(Some(FoundCommit {
@@ -420,7 +433,5 @@ pub(crate) fn load_ca_bundle() -> Result<(), BackendError> {
         // change; remote stores call this before they fetch or push.
         unsafe { git2::opts::set_ssl_cert_file(&bundle) }.map_err(|e| e.message().to_owned())
     });
-    loaded
-        .clone()
-        .map_err(|e| BackendError::Git(git2::Error::from_str(&e)))
+    loaded.clone().map_err(BackendError::Git)
 }

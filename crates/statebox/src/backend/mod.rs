@@ -45,8 +45,10 @@ pub enum BackendError {
     /// Someone else wrote first; the caller re-reads and re-applies.
     #[error("the file changed since it was read")]
     Stale,
+    /// libgit2 failed. Its message is kept as text so that this trait,
+    /// which the service and the CLI see, exposes no git2 type.
     #[error("{0}")]
-    Git(#[from] git2::Error),
+    Git(String),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -87,6 +89,23 @@ pub enum BackendError {
         branch: String,
         reason: String,
     },
+}
+
+/// Turns libgit2's errors into [`BackendError::Git`] inside the crate. A
+/// `From` impl would do the same with `?`, but would be public and make
+/// git2 part of the library's interface.
+pub(crate) trait GitResult<T> {
+    fn or_git(self) -> Result<T, BackendError>;
+}
+
+impl<T> GitResult<T> for Result<T, git2::Error> {
+    fn or_git(self) -> Result<T, BackendError> {
+        self.map_err(git_error)
+    }
+}
+
+pub(crate) fn git_error(error: git2::Error) -> BackendError {
+    BackendError::Git(error.message().to_string())
 }
 
 pub trait Backend {
