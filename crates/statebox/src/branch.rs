@@ -10,7 +10,9 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid branch name '{}': {reason}", shown(name))]
 pub struct InvalidBranch {
+    /// The name as given.
     pub name: String,
+    /// Which rule it breaks.
     pub reason: String,
 }
 

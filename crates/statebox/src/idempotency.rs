@@ -31,16 +31,28 @@ pub const WINDOW: usize = 2000;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IdempotencyKey(String);
 
+/// Why a string is not an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidKey {
+    /// Nothing was given.
     #[error("idempotency key is empty")]
     Empty,
+    /// Longer than a trailer line should carry.
     #[error("idempotency key is {len} characters long; at most {MAX_LEN} are accepted")]
-    TooLong { len: usize },
+    TooLong {
+        /// The length given.
+        len: usize,
+    },
     #[error(
         "idempotency key {shown} holds {found}; use only letters, digits and . _ : - (a UUID fits)"
     )]
-    Character { shown: String, found: String },
+    /// A character outside the allowed set.
+    Character {
+        /// The key, with unprintable characters escaped.
+        shown: String,
+        /// The offending character, escaped.
+        found: String,
+    },
     /// Keys are stored in commit messages, which never carry a secret.
     #[error(
         "idempotency key looks like a credential and would be stored in a commit message; use a random id such as a UUID"
@@ -80,6 +92,7 @@ impl std::fmt::Display for IdempotencyKey {
 }
 
 impl IdempotencyKey {
+    /// The key as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -99,8 +112,11 @@ pub fn recorded_key(message: &str) -> Option<IdempotencyKey> {
 /// release's file as that commit left it.
 #[derive(Debug, Clone)]
 pub struct Earlier {
+    /// The commit, in hex.
     pub commit: String,
+    /// Its subject line.
     pub summary: String,
+    /// The release's file as that commit left it.
     pub content: Vec<u8>,
 }
 
@@ -111,8 +127,11 @@ pub struct Earlier {
     "idempotency key '{key}' was already used by commit {commit} for another change ({summary}); a new change needs a new key"
 )]
 pub struct KeyReused {
+    /// The key.
     pub key: String,
+    /// The commit that used it first, in hex.
     pub commit: String,
+    /// That commit's subject: the change the key belongs to.
     pub summary: String,
 }
 
@@ -148,10 +167,13 @@ pub fn find(
     }))
 }
 
+/// Why looking a key up failed.
 #[derive(Debug, thiserror::Error)]
 pub enum FindError {
+    /// The key belongs to another change.
     #[error(transparent)]
     Reused(#[from] KeyReused),
+    /// The store could not be read.
     #[error(transparent)]
     Backend(#[from] crate::backend::BackendError),
 }

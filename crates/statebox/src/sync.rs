@@ -46,6 +46,9 @@ use std::time::Duration;
 /// what they return; after this many the push or fetch gives up.
 const CREDENTIAL_ATTEMPTS: u32 = 3;
 
+/// A git backend kept in step with a remote: each write is committed
+/// locally, then delivered by a compare-and-swap push; when the remote
+/// moved first, local commits are replayed as operations on its tip.
 pub struct SyncedGit {
     local: GitBackend,
     remote: String,
@@ -71,15 +74,18 @@ pub struct SyncReport {
 /// A local commit whose operation no longer applies on the remote's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
+    /// The refused commit, in hex.
     pub commit: String,
     /// `refs/statebox/rejected/<branch>/<commit>`: keeps the commit, and
     /// with it the operation, reachable until the user deletes it.
     pub refname: String,
+    /// The release the operation was for.
     pub release: String,
     /// The commit's subject: what the operation did.
     pub summary: String,
     /// Why the remote's state refuses it (empty if the ref's log is gone).
     pub reason: String,
+    /// When it was refused, `YYYY-MM-DDTHH:MM:SSZ`.
     pub time: String,
 }
 
@@ -156,6 +162,8 @@ enum Push {
 }
 
 impl SyncedGit {
+    /// `local`'s branch, synced with the remote named `remote`; `catalog`
+    /// resolves task names when operations are replayed.
     pub fn new(local: GitBackend, remote: &str, catalog: Catalog) -> Result<Self, BackendError> {
         let https = local
             .repository()

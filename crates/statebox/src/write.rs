@@ -14,30 +14,63 @@ use std::time::Duration;
 /// A state file on the store that cannot be used; nothing is written.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The bytes are not UTF-8.
     #[error("{path}: not UTF-8 text (invalid byte at offset {offset})")]
-    NotUtf8 { path: String, offset: usize },
+    NotUtf8 {
+        /// The state file.
+        path: String,
+        /// Where the first invalid byte is.
+        offset: usize,
+    },
+    /// The text is not YAML statebox reads (bounds included).
     #[error("{path}: invalid YAML at {source}")]
-    Yaml { path: String, source: ParseError },
+    Yaml {
+        /// The state file.
+        path: String,
+        /// Where and why parsing stopped.
+        source: ParseError,
+    },
+    /// YAML, but not the shape of a state file.
     #[error("{path}: not a valid state file: {source}")]
-    Shape { path: String, source: ShapeError },
+    Shape {
+        /// The state file.
+        path: String,
+        /// Which key or value is wrong.
+        source: ShapeError,
+    },
+    /// A state file at another release's path.
     #[error("{path}: holds release '{found}', expected '{expected}'")]
     WrongRelease {
+        /// The state file.
         path: String,
+        /// The release its `release` key names.
         found: String,
+        /// The release its path names.
         expected: String,
     },
 }
 
+/// Why a write did not land; in every case nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
+    /// The operation does not apply to the state (unknown task, bad value...).
     #[error(transparent)]
     Op(#[from] OpError),
+    /// The state file on the store cannot be used.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// The store failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// Every compare-and-swap of the retry budget lost to another writer.
     #[error("gave up after {attempts} attempts: other writers kept changing {path}")]
-    Contention { path: String, attempts: u32 },
+    Contention {
+        /// The state file.
+        path: String,
+        /// How many writes were tried.
+        attempts: u32,
+    },
+    /// The idempotency key already made another change.
     #[error(transparent)]
     KeyReused(#[from] KeyReused),
 }
@@ -54,6 +87,8 @@ impl From<FindError> for WriteError {
 /// Commit trailers naming the release and the operation a commit made, so
 /// a commit the remote rejected can be replayed as an operation elsewhere.
 pub const RELEASE_TRAILER: &str = "Statebox-Release";
+/// The trailer holding the operation as JSON; its text has been through
+/// the stored-text pipeline like the file's, so it carries no secret.
 pub const OP_TRAILER: &str = "Statebox-Op";
 
 /// A write's commit message: the summary, then the trailers.
@@ -129,8 +164,11 @@ fn decode_release(path: &str, bytes: &[u8], release: &Release) -> Result<State, 
 /// How often and how patiently a lost compare-and-swap is retried.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
+    /// Writes tried before giving up with [`WriteError::Contention`].
     pub attempts: u32,
+    /// The backoff ceiling after the first lost race.
     pub first_backoff: Duration,
+    /// The ceiling the doubling stops at.
     pub max_backoff: Duration,
 }
 
@@ -168,10 +206,13 @@ fn jitter() -> f64 {
 /// What a write did.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// The release's state after the write.
     pub state: State,
     /// The version written, or `None` when the operation was already in effect.
     pub written: Option<CasToken>,
+    /// The commit message written (or that would have been).
     pub message: String,
+    /// Compare-and-swap attempts used, 1 when no race was lost.
     pub attempts: u32,
     /// The release had no state file and this write, not an `Init`,
     /// created it.

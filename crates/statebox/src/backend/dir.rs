@@ -10,6 +10,8 @@ use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
+/// State files in a plain folder (`--dir`): versions are content hashes,
+/// and no history is kept.
 pub struct DirBackend {
     root: PathBuf,
 }
@@ -22,6 +24,7 @@ fn content_version(bytes: &[u8]) -> String {
 }
 
 impl DirBackend {
+    /// A store rooted at `root`, which holds `_releases/`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         DirBackend { root: root.into() }
     }

@@ -13,10 +13,14 @@ use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, Signature, Tree};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+/// The record branch used unless `--branch` names another.
 pub const DEFAULT_BRANCH: &str = "record";
 /// Age after which a ref lock is taken to be abandoned.
 const STALE_LOCK_AGE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// State files on a branch of a local git repository. Writes make
+/// commits and move the branch's ref under its lock; the work tree and
+/// the index are never touched.
 pub struct GitBackend {
     repo: Repository,
     branch: String,
@@ -30,8 +34,7 @@ impl GitBackend {
         git2::Branch::name_is_valid(branch)
             .ok()
             .filter(|ok| *ok)
-            .ok_or_else(|| git2::Error::from_str(&format!("invalid branch name '{branch}'")))
-            .or_git()?;
+            .ok_or_else(|| BackendError::Git(format!("invalid branch name '{branch}'")))?;
         Ok(GitBackend {
             repo,
             branch: branch.to_owned(),
@@ -49,14 +52,17 @@ impl GitBackend {
         })
     }
 
+    /// The branch's short name.
     pub fn branch(&self) -> &str {
         &self.branch
     }
 
+    /// The repository, for the layers that work on commits (sync, audit).
     pub fn repository(&self) -> &Repository {
         &self.repo
     }
 
+    /// The full ref writes move: `refs/heads/<branch>`, or a scratch ref.
     pub fn refname(&self) -> &str {
         &self.refname
     }
@@ -184,9 +190,13 @@ impl GitBackend {
 /// One first-parent commit's change to one state file (`None`: absent).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileChange {
+    /// The commit that made the change.
     pub commit: Oid,
+    /// The state file's path.
     pub path: String,
+    /// The file's blob in the commit's first parent.
     pub before: Option<Oid>,
+    /// The file's blob in the commit.
     pub after: Option<Oid>,
 }
 
@@ -403,7 +413,7 @@ impl Backend for GitBackend {
 /// bundle (about 30 ms, most of a local `task set`), although only fetch and
 /// push over https need it. Call this at the very start of a program, before
 /// any thread exists (it briefly changes `SSL_CERT_FILE`); remote operations
-/// load the bundle when they need it ([`load_ca_bundle`]).
+/// load the bundle when they need it (`load_ca_bundle`).
 pub fn init_without_ca_bundle() {
     let user_value = std::env::var_os("SSL_CERT_FILE");
     // SAFETY: documented precondition: no other thread runs yet, so nothing

@@ -21,10 +21,15 @@ use octocrab::service::middleware::retry::RetryConfig;
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// The API base used unless `--github-api-url` names another (GitHub
+/// Enterprise, or the test server).
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 const DEFAULT_RATE_WAIT: Duration = Duration::from_secs(60);
 const PAGE: usize = 100;
 
+/// State files on a GitHub repository's branch, read and written through
+/// the contents API: versions are blob shas, so GitHub itself refuses a
+/// write based on a stale read.
 pub struct GitHubBackend {
     client: Octocrab,
     runtime: tokio::runtime::Runtime,

@@ -16,30 +16,40 @@ pub use github::GitHubBackend;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CasToken(pub Option<String>);
 
+/// A file as a backend read it, with the token a write of it must present.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
+    /// The bytes, or `None` when the file does not exist.
     pub content: Option<Vec<u8>>,
+    /// What [`Backend::write`] compares against: the read's version.
     pub version: CasToken,
 }
 
 /// One commit that changed a release's file.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct HistoryEntry {
+    /// The commit id, in hex.
     pub commit: String,
+    /// The commit time, `YYYY-MM-DDTHH:MM:SSZ`.
     pub time: String,
+    /// The author's name.
     pub author: String,
+    /// The whole message, trailers included.
     pub message: String,
 }
 
 /// A commit [`Backend::find_commit`] found, with one file as it left it.
 #[derive(Debug, Clone)]
 pub struct FoundCommit {
+    /// The commit id, in hex.
     pub commit: String,
     /// The whole message, trailers included.
     pub message: String,
+    /// The file as the commit left it (`None`: absent there).
     pub content: Option<Vec<u8>>,
 }
 
+/// Why a backend could not read, list or write.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     /// Someone else wrote first; the caller re-reads and re-applies.
@@ -49,11 +59,16 @@ pub enum BackendError {
     /// which the service and the CLI see, exposes no git2 type.
     #[error("{0}")]
     Git(String),
+    /// A file or folder of the store could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file or folder.
         path: String,
+        /// What the operating system said.
         source: std::io::Error,
     },
+    /// This kind of store cannot do that (for example, a folder keeps
+    /// no history); the argument names what was asked.
     #[error("{0} is not supported by this store")]
     Unsupported(&'static str),
     /// The write is committed locally but could not reach the remote.
@@ -61,32 +76,61 @@ pub enum BackendError {
         "remote '{remote}' is unreachable ({reason}); {pending} commit(s) kept locally on branch '{branch}'"
     )]
     RemoteUnreachable {
+        /// The remote's name.
         remote: String,
+        /// The local branch holding the commits.
         branch: String,
+        /// Why the remote could not be reached.
         reason: String,
+        /// How many local commits the remote lacks.
         pending: usize,
     },
+    /// The GitHub API refused or failed a request.
     #[error("GitHub {repo}: {reason}")]
-    GitHub { repo: String, reason: String },
+    GitHub {
+        /// `OWNER/REPO`.
+        repo: String,
+        /// What the API answered.
+        reason: String,
+    },
+    /// The remote was reached but a fetch or push failed.
     #[error("remote '{remote}': {reason}")]
-    Remote { remote: String, reason: String },
+    Remote {
+        /// The remote's name.
+        remote: String,
+        /// What failed.
+        reason: String,
+    },
     /// The remote has commits the local branch lacks; integrating them
     /// (fetch, replay) and pushing again delivers the local ones.
     #[error("remote '{remote}': {reason}")]
-    RemoteAhead { remote: String, reason: String },
+    RemoteAhead {
+        /// The remote's name.
+        remote: String,
+        /// What the remote has that the branch lacks.
+        reason: String,
+    },
     /// Local commits whose operations the remote's newer state refuses:
     /// not delivered, kept under `refs/statebox/rejected/<branch>/`.
     #[error(
         "local write(s) no longer apply on the remote's state and were not delivered; kept under refs/statebox/rejected/{branch}/:{operations}"
     )]
-    Rejected { branch: String, operations: String },
+    Rejected {
+        /// The record branch.
+        branch: String,
+        /// One line per refused operation, each saying why.
+        operations: String,
+    },
     /// A local commit the remote lacks cannot be replayed on the remote's tip.
     #[error(
         "commit {commit} on branch '{branch}' has no valid Statebox-Op trailer ({reason}), so it cannot be replayed onto the remote; merge it by hand"
     )]
     NotReplayable {
+        /// The commit, in hex.
         commit: String,
+        /// The record branch.
         branch: String,
+        /// What is wrong with its trailer.
         reason: String,
     },
 }
@@ -108,9 +152,13 @@ pub(crate) fn git_error(error: git2::Error) -> BackendError {
     BackendError::Git(error.message().to_string())
 }
 
+/// A place state files live: bytes in, bytes out, every write a
+/// compare-and-swap against the version a read returned. What the bytes
+/// mean is the business of the layers above (`write`, `sync`).
 pub trait Backend {
     /// For messages: which repository/branch or folder this is.
     fn describe(&self) -> String;
+    /// The file at `path` (relative to the store's root) and its version.
     fn read(&self, path: &str) -> Result<Snapshot, BackendError>;
     /// Writes `content` if the file is still at `base`; `BackendError::Stale`
     /// otherwise. Returns the new version.

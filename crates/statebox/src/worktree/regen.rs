@@ -2,7 +2,7 @@
 //!
 //! At merge time the other files of the merge are not in the work tree yet,
 //! so the merge driver only merges flags and settings
-//! ([`super::baseline::merge_at_merge_time`]). Once the merge or rebase is
+//! ([`crate::merge::baseline::merge_at_merge_time`]). Once the merge or rebase is
 //! done, [`regenerate`] puts every finding where it now is.
 
 use std::collections::{BTreeMap, HashMap};

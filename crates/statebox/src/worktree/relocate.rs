@@ -8,7 +8,7 @@
 //! look for and is not discovered — run detect-secrets for that.
 //!
 //! Mirrored from detect-secrets 1.5: the plugin regexes of the plugins in
-//! [`PLUGINS`], one entry per key at the first line where the secret
+//! `PLUGINS`, one entry per key at the first line where the secret
 //! survives the line filters (`pragma: allowlist secret`, indirect references,
 //! id-like strings for high-entropy plugins, the `--exclude-lines` and
 //! `--exclude-secrets` regexes) and, for single-document YAML files, the
