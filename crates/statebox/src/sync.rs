@@ -490,7 +490,7 @@ impl SyncedGit {
             let not_replayable = |reason: String| BackendError::NotReplayable {
                 commit: id.to_string(),
                 branch: self.local.branch().to_owned(),
-                reason,
+                reason: format!("no valid Statebox-Op trailer: {reason}"),
             };
             let message = String::from_utf8_lossy(commit.message_bytes());
             let (release, op) = recorded_op(&message).map_err(not_replayable)?;

@@ -121,16 +121,17 @@ pub enum BackendError {
         /// One line per refused operation, each saying why.
         operations: String,
     },
-    /// A local commit the remote lacks cannot be replayed on the remote's tip.
+    /// A local commit the remote lacks cannot be replayed on the remote's
+    /// tip: it does not record the operation it made.
     #[error(
-        "commit {commit} on branch '{branch}' has no valid Statebox-Op trailer ({reason}), so it cannot be replayed onto the remote; merge it by hand"
+        "commit {commit} on branch '{branch}' cannot be replayed onto the remote ({reason}); merge it by hand"
     )]
     NotReplayable {
         /// The commit, in hex.
         commit: String,
         /// The record branch.
         branch: String,
-        /// What is wrong with its trailer.
+        /// Why its message does not say what it did.
         reason: String,
     },
 }
