@@ -16,7 +16,8 @@ pub struct IngestArgs {
     #[command(flatten)]
     release: ReleaseArg,
     /// The task the whole output belongs to; without a status line for it,
-    /// the original's fallback decides its status at the end
+    /// its status at the end is Fail if the output shows `: ERROR:`, else In
+    /// Progress (Pass if there was no output)
     #[arg(long)]
     task: Option<String>,
     /// Pass every input byte through to stdout unchanged
@@ -31,7 +32,8 @@ pub struct IngestArgs {
 pub struct RunArgs {
     #[command(flatten)]
     release: ReleaseArg,
-    /// The task the command's output belongs to
+    /// The task the command's output belongs to; without a status line for
+    /// it, the command's exit code decides: 0 is Pass, anything else Fail
     #[arg(long)]
     task: Option<String>,
     /// A status line for a task outside the catalog is an error

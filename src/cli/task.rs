@@ -33,7 +33,8 @@ pub struct SetArgs {
     release: ReleaseArg,
     /// Task name or display name (`take-ownership`, "Take Ownership")
     task: String,
-    /// Not Started, In Progress, Pass or Fail [default: decided from the result, as the original did]
+    /// Not Started, In Progress, Pass or Fail [default: from the result: its last line's
+    /// [Pass]/[Fail]/[In Progress], else Fail if it shows `: ERROR:`, else In Progress]
     #[arg(long)]
     status: Option<String>,
     /// The task's output
