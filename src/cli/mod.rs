@@ -53,6 +53,8 @@ pub mod exit {
     /// A local write no longer applies on the remote's state: not
     /// delivered, kept under `refs/statebox/rejected/`.
     pub const REJECTED: u8 = 11;
+    /// `serve`: the shutdown grace period ran out with requests in flight.
+    pub const GRACE_ELAPSED: u8 = 12;
     /// `run`: the command could not be started (as a shell reports it).
     pub const CANNOT_RUN: u8 = 127;
 }

@@ -19,7 +19,7 @@ use statebox::write;
 use statebox::yaml::{Mapping, Value as Yaml};
 use statebox_service::{
     Change, ErrorKind, Failure, LinkBases, Loaded, Options, Selection, Service, StateAccess,
-    TaskName, Written,
+    Stopped, TaskName, Written,
 };
 use std::cell::RefCell;
 use std::io::IsTerminal;
@@ -115,6 +115,12 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     max_body: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM or SIGINT
+    /// before the server exits anyway (exit 12)
+    // 25: inside the 30 s a kubelet (terminationGracePeriodSeconds) and
+    // deploy/systemd (TimeoutStopSec) wait before they SIGKILL.
+    #[arg(long, default_value_t = 25, value_name = "SECONDS")]
+    shutdown_grace: u64,
     #[command(flatten)]
     selection: SelectionArgs,
     #[command(flatten)]
@@ -206,13 +212,30 @@ pub fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, CliError> {
         token,
         allowed_hosts: args.allowed_hosts,
         max_body: args.max_body,
+        grace: std::time::Duration::from_secs(args.shutdown_grace),
     };
-    runtime()?
+    let runtime = runtime()?;
+    let stopped = runtime
         .block_on(async {
             statebox_service::run_http(Service::new(Arc::new(access), options), http).await
         })
         .map_err(environment)?;
-    Ok(ExitCode::SUCCESS)
+    match stopped {
+        // Every store call has returned: dropping the runtime waits for nothing.
+        Stopped::Drained => Ok(ExitCode::SUCCESS),
+        // Dropping the runtime would wait for the store calls still running,
+        // past the grace period or the second signal: leave them to the exit.
+        // The branch moves in one ref update, so a write cut off there is
+        // committed or not, never half, as when the kubelet's SIGKILL ends it.
+        Stopped::GraceElapsed { .. } => {
+            runtime.shutdown_background();
+            Ok(ExitCode::from(exit::GRACE_ELAPSED))
+        }
+        Stopped::Interrupted { signal } => {
+            runtime.shutdown_background();
+            Ok(ExitCode::from(128 + signal as u8))
+        }
+    }
 }
 
 fn read_token(path: &PathBuf) -> Result<String, CliError> {

@@ -561,19 +561,7 @@ async fn a_write_that_keeps_losing_is_race_lost() {
     let repo = new_repo();
     let repo_arg = repo.path().to_str().unwrap();
     crate::support::ok(repo.path(), &["init", "-r", "4.19.4"]);
-    // Another writer holding the branch's ref lock, and holding it fresh.
-    let lock = repo.path().join(".git/refs/heads/record.lock");
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let holder = {
-        let (lock, stop) = (lock.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                std::fs::write(&lock, "0000000000000000000000000000000000000000\n").unwrap();
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            std::fs::remove_file(&lock).unwrap();
-        })
-    };
+    let lock = RefLock::hold(repo.path());
     let client = stdio(&["--repo", repo_arg], &[]).await;
     let kind = error_kind(
         &client,
@@ -581,10 +569,40 @@ async fn a_write_that_keeps_losing_is_race_lost() {
         json!({"release": "4.19.4", "task": "take-ownership", "status": "Pass"}),
     )
     .await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    holder.join().unwrap();
+    lock.release();
     assert_eq!(kind, "race_lost");
     client.cancel().await.unwrap();
+}
+
+/// Another writer holding the record branch's ref lock, and holding it
+/// fresh, so that a write in the library keeps losing the race until
+/// [`RefLock::release`].
+struct RefLock {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    holder: std::thread::JoinHandle<()>,
+}
+
+impl RefLock {
+    fn hold(repo: &Path) -> Self {
+        let lock = repo.join(".git/refs/heads/record.lock");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let holder = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::fs::write(&lock, "0000000000000000000000000000000000000000\n").unwrap();
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                std::fs::remove_file(&lock).unwrap();
+            })
+        };
+        RefLock { stop, holder }
+    }
+
+    fn release(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.holder.join().unwrap();
+    }
 }
 
 /// A `statebox serve` child on a free loopback port, killed on drop.
@@ -592,6 +610,40 @@ struct Server {
     child: Child,
     port: u16,
     _token_dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child's pid; it has not been waited for.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+
+    /// Its exit status, failing the test if it is still running `within`.
+    fn exit_within(&mut self, within: Duration, after: &str) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve still running {within:?} after {after}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// What it logged, once it has exited (started by [`serve_logged`]).
+    fn log(&mut self) -> String {
+        let mut log = String::new();
+        self.child
+            .stderr
+            .take()
+            .expect("stderr piped")
+            .read_to_string(&mut log)
+            .unwrap();
+        log
+    }
 }
 
 impl Drop for Server {
@@ -610,6 +662,16 @@ fn free_port() -> u16 {
 }
 
 fn serve(store: &[&str], extra: &[&str], token: Option<&str>) -> Server {
+    serve_with(store, extra, token, |_| {})
+}
+
+/// [`serve`], with `configure` having the last word on the command.
+fn serve_with(
+    store: &[&str],
+    extra: &[&str],
+    token: Option<&str>,
+    configure: impl FnOnce(&mut Command),
+) -> Server {
     let token_dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut command = Command::new(statebox_bin());
@@ -627,6 +689,7 @@ fn serve(store: &[&str], extra: &[&str], token: Option<&str>) -> Server {
         std::fs::write(&file, format!("{token}\n")).unwrap();
         command.arg("--token-file").arg(file);
     }
+    configure(&mut command);
     let server = Server {
         child: command.spawn().unwrap(),
         port,
@@ -663,10 +726,24 @@ fn exchange(
     body: &str,
 ) -> (u16, String, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    stream
+        .write_all(request_head(port, method, path, headers, body.len()).as_bytes())
+        .unwrap();
+    // The server may answer (413) before it reads the whole body.
+    let _ = stream.write_all(body.as_bytes());
+    answer(stream)
+}
+
+/// An HTTP/1.1 request's head, for a body of `length` bytes.
+fn request_head(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    length: usize,
+) -> String {
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {length}\r\n");
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
         head.push_str(&format!("Host: 127.0.0.1:{port}\r\n"));
     }
@@ -674,9 +751,11 @@ fn exchange(
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    // The server may answer (413) before it reads the whole body.
-    let _ = stream.write_all(body.as_bytes());
+    head
+}
+
+/// Everything the server sends until it closes: status, head, body.
+fn answer(mut stream: TcpStream) -> (u16, String, String) {
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     let answer = String::from_utf8_lossy(&answer).into_owned();
@@ -1413,19 +1492,8 @@ async fn http_listeners_hear_of_cli_writes_and_new_releases() {
         .resource_subscription(uri)
         .build();
     let mut open = listener.peer().listen(filter).await.unwrap();
-    // SAFETY: kill(2) on our own child's pid; it has not been waited for.
-    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "serve still running 10 s after SIGTERM with a listener open"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    server.signal(libc::SIGTERM);
+    let status = server.exit_within(Duration::from_secs(10), "SIGTERM with a listener open");
     assert_eq!(status.code(), Some(0), "SIGTERM is a clean stop");
     let ended = tokio::time::timeout(NOTIFIED_WITHIN, open.next()).await;
     assert!(
@@ -1451,4 +1519,202 @@ async fn listen_client(port: u16) -> rmcp::service::RunningService<rmcp::RoleCli
     )
     .await
     .expect("server/discover succeeds over HTTP")
+}
+
+// Graceful shutdown: what a kubelet's or systemd's SIGTERM does to writes
+// in flight, on the real process.
+
+/// `statebox serve` on `repo` behind [`TOKEN`], logging at info to a pipe.
+fn serve_logged(repo: &Path, extra: &[&str]) -> Server {
+    serve_with(
+        &["--repo", repo.to_str().unwrap()],
+        extra,
+        Some(TOKEN),
+        |command| {
+            command.env("STATEBOX_LOG", "info").stderr(Stdio::piped());
+        },
+    )
+}
+
+/// A request that the server is reading: its head sent and taken up by a
+/// handler (the server asked for the body with `100 Continue`), and part of
+/// its body sent; the rest waits for [`Held::send_rest`].
+struct Held {
+    stream: TcpStream,
+    rest: String,
+}
+
+impl Held {
+    fn start(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Self {
+        let bearer = format!("Bearer {TOKEN}");
+        let mut all = vec![
+            ("Authorization", bearer.as_str()),
+            ("Expect", "100-continue"),
+        ];
+        all.extend_from_slice(headers);
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stream
+            .write_all(request_head(port, method, path, &all, body.len()).as_bytes())
+            .unwrap();
+        let mut interim = Vec::new();
+        while !interim.ends_with(b"\r\n\r\n") {
+            let mut byte = [0];
+            let read = stream.read(&mut byte).unwrap_or_else(|e| {
+                panic!("no `100 Continue` for {method} {path} within 20 s: {e}")
+            });
+            assert_eq!(read, 1, "the server closed before asking for the body");
+            interim.push(byte[0]);
+        }
+        let interim = String::from_utf8_lossy(&interim);
+        assert!(interim.starts_with("HTTP/1.1 100"), "{interim}");
+        let (sent, rest) = body.split_at(body.len() / 2);
+        stream.write_all(sent.as_bytes()).unwrap();
+        Held {
+            stream,
+            rest: rest.to_owned(),
+        }
+    }
+
+    /// Sends the rest of the body; the stream to read the [`answer`] on.
+    fn send_rest(mut self) -> TcpStream {
+        self.stream.write_all(self.rest.as_bytes()).unwrap();
+        self.stream
+    }
+}
+
+/// Fails unless connecting to `port` is refused within 10 s: the server
+/// stopped accepting (it may take a moment to act on the signal).
+fn refused(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return,
+            Err(e) => panic!("connecting to a draining server: {e}"),
+            Ok(_) => assert!(
+                Instant::now() < deadline,
+                "still accepting connections 10 s after SIGTERM"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn fsck(repo: &Path) {
+    git(repo, &["fsck", "--strict", "--no-dangling"]);
+}
+
+const ADD_ISSUE: &str = "/api/releases/4.19.4/issues";
+const ISSUE_BODY: &str = r#"{"issue": "sent across a SIGTERM", "blocker": true}"#;
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+#[test]
+fn sigterm_lets_writes_in_flight_commit_then_exits_0() {
+    let repo = new_repo();
+    crate::support::ok(repo.path(), &["init", "-r", "4.19.4"]);
+    let mut server = serve_logged(repo.path(), &[]);
+    let port = server.port;
+    // An MCP write inside the library when SIGTERM comes: it keeps losing
+    // the race for the ref lock another writer holds.
+    let lock = RefLock::hold(repo.path());
+    let in_library = Held::start(
+        port,
+        "POST",
+        "/mcp",
+        &[JSON, ("Accept", "application/json, text/event-stream")],
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"statebox_set_task","arguments":{"release":"4.19.4","task":"take-ownership","status":"Pass"}}}"#,
+    )
+    .send_rest();
+    // And a JSON API write whose body is still on its way.
+    let arriving = Held::start(port, "POST", ADD_ISSUE, &[JSON], ISSUE_BODY);
+    // A moment for the MCP write to reach the library (if it had not, it
+    // would still be a request in flight, which the drain must finish too).
+    std::thread::sleep(Duration::from_millis(300));
+
+    server.signal(libc::SIGTERM);
+    refused(port);
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "serve exited with two requests in flight"
+    );
+    let arriving = arriving.send_rest();
+    // The other writer lets go well inside the writes' retry budget.
+    lock.release();
+    let (status, _, body) = answer(in_library);
+    assert_eq!(status, 200, "{body}");
+    let told: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        told["result"]["structuredContent"]["changed"], true,
+        "{body}"
+    );
+    let (status, _, body) = answer(arriving);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["changed"],
+        true
+    );
+
+    let status = server.exit_within(Duration::from_secs(20), "SIGTERM and both writes answered");
+    assert_eq!(status.code(), Some(0), "a drained shutdown is a clean stop");
+    let log = server.log();
+    assert!(log.contains("shutting down: no new connections"), "{log}");
+    assert!(
+        log.contains("shut down: every in-flight request finished"),
+        "{log}"
+    );
+    let state: Value = serde_json::from_str(&crate::support::ok(
+        repo.path(),
+        &["show", "-r", "4.19.4", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(state["tasks"][0]["name"], "take-ownership");
+    assert_eq!(state["tasks"][0]["status"], "Pass");
+    assert_eq!(state["issues"][0]["issue"], "sent across a SIGTERM");
+    fsck(repo.path());
+}
+
+#[test]
+fn a_second_signal_during_the_drain_exits_at_once() {
+    let repo = new_repo();
+    crate::support::ok(repo.path(), &["init", "-r", "4.19.4"]);
+    let before = crate::support::tip(repo.path(), "record");
+    let mut server = serve_logged(repo.path(), &[]);
+    let held = Held::start(server.port, "POST", ADD_ISSUE, &[JSON], ISSUE_BODY);
+    server.signal(libc::SIGTERM);
+    // Draining now: the second signal is not merged into the first.
+    refused(server.port);
+    server.signal(libc::SIGTERM);
+    // Well inside the 25 s grace period the drain would otherwise wait.
+    let status = server.exit_within(Duration::from_secs(10), "a second SIGTERM");
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    assert!(
+        server
+            .log()
+            .contains("second signal during shutdown: exiting at once"),
+    );
+    drop(held);
+    assert_eq!(crate::support::tip(repo.path(), "record"), before);
+    fsck(repo.path());
+}
+
+#[test]
+fn a_grace_period_that_runs_out_exits_12_saying_what_was_in_flight() {
+    let repo = new_repo();
+    crate::support::ok(repo.path(), &["init", "-r", "4.19.4"]);
+    let before = crate::support::tip(repo.path(), "record");
+    let mut server = serve_logged(repo.path(), &["--shutdown-grace", "1"]);
+    let held = Held::start(server.port, "POST", ADD_ISSUE, &[JSON], ISSUE_BODY);
+    server.signal(libc::SIGINT);
+    let status = server.exit_within(Duration::from_secs(10), "SIGINT with --shutdown-grace 1");
+    assert_eq!(status.code(), Some(12), "12: the grace period ran out");
+    let log = server.log();
+    assert!(
+        log.contains("with 1 request(s) and 0 store call(s) still in flight"),
+        "{log}"
+    );
+    drop(held);
+    assert_eq!(crate::support::tip(repo.path(), "record"), before);
+    fsck(repo.path());
 }

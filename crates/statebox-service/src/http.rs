@@ -20,10 +20,14 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
@@ -34,6 +38,19 @@ pub struct HttpOptions {
     pub allowed_hosts: Vec<String>,
     /// Largest request body, in bytes.
     pub max_body: usize,
+    /// How long in-flight requests get to finish after SIGTERM or SIGINT.
+    pub grace: Duration,
+}
+
+/// How the server ended after a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every request and store call finished within the grace period.
+    Drained,
+    /// The grace period ran out with these still running.
+    GraceElapsed { requests: usize, calls: usize },
+    /// A second SIGTERM or SIGINT (its number) came during the drain.
+    Interrupted { signal: i32 },
 }
 
 const LOOPBACK_HOSTS: [&str; 4] = ["localhost", "127.0.0.1", "::1", "[::1]"];
@@ -44,10 +61,33 @@ struct App {
     token: Option<Arc<str>>,
     hosts: Arc<Vec<String>>,
     max_body: usize,
+    /// Requests received and not yet answered (nor dropped).
+    in_flight: Arc<AtomicUsize>,
 }
 
-/// Serves until SIGINT or SIGTERM.
-pub async fn run(service: Service, options: HttpOptions) -> std::io::Result<()> {
+/// Counts a request as in flight until its handler answers or is dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        InFlight(count.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves until SIGINT or SIGTERM, then drains: no new connections, the
+/// requests in flight and the store calls they started run to their end,
+/// for at most the grace period; a second signal ends the drain at once.
+pub async fn run(service: Service, options: HttpOptions) -> std::io::Result<Stopped> {
+    // Watched from the start: once watched, a signal no longer ends the
+    // process by default, so the second one must be watched too.
+    let mut signals = Signals::new()?;
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     let address = listener.local_addr()?;
     if !address.ip().is_loopback() && options.allowed_hosts.is_empty() {
@@ -55,29 +95,100 @@ pub async fn run(service: Service, options: HttpOptions) -> std::io::Result<()> 
             "listening on {address} but only loopback Host names are accepted: add --allowed-host"
         );
     }
-    // The service's own token: cancelling it also ends its tip watcher,
-    // the live pages' event streams and the MCP listens, so the server drains.
-    let stop = service.shutdown();
-    let router = router(service, &options);
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let router = router(service.clone(), &options, in_flight.clone());
     tracing::info!(%address, "statebox serve: MCP at /mcp, API at /api/, dashboard at /");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            wait_for_signal().await;
-            stop.cancel();
-        })
-        .await
-}
-
-async fn wait_for_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM can be watched");
+    let draining = CancellationToken::new();
+    let server = axum::serve(listener, router)
+        .with_graceful_shutdown(draining.clone().cancelled_owned())
+        .into_future();
+    tokio::pin!(server);
+    let signal = tokio::select! {
+        ended = &mut server => {
+            ended?;
+            unreachable!("axum serves until its shutdown signal");
+        }
+        signal = signals.next() => signal,
+    };
+    let grace = options.grace;
+    let requests = || in_flight.load(Ordering::Relaxed);
+    tracing::info!(
+        signal,
+        requests = requests(),
+        calls = service.calls_running(),
+        grace_s = grace.as_secs_f64(),
+        "shutting down: no new connections; letting in-flight requests finish"
+    );
+    let started = Instant::now();
+    // The accept loop stops and idle connections close; the service's own
+    // token ends its tip watcher, the live pages' event streams and the
+    // MCP listens, which would otherwise hold the drain open.
+    draining.cancel();
+    service.shutdown().cancel();
+    let drain = async {
+        server.await?;
+        // A request whose client hung up is gone, but the store call it
+        // started runs on: wait for that too.
+        service.calls_finished().await;
+        Ok::<_, std::io::Error>(())
+    };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+        drained = tokio::time::timeout(grace, drain) => match drained {
+            Ok(ended) => {
+                ended?;
+                tracing::info!(
+                    duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "shut down: every in-flight request finished"
+                );
+                Ok(Stopped::Drained)
+            }
+            Err(_) => {
+                let (requests, calls) = (requests(), service.calls_running());
+                tracing::warn!(
+                    requests,
+                    calls,
+                    "shutdown grace period of {grace:?} over with {requests} request(s) \
+                     and {calls} store call(s) still in flight: exiting anyway"
+                );
+                Ok(Stopped::GraceElapsed { requests, calls })
+            }
+        },
+        signal = signals.next() => {
+            tracing::warn!(
+                signal,
+                requests = requests(),
+                calls = service.calls_running(),
+                "second signal during shutdown: exiting at once"
+            );
+            Ok(Stopped::Interrupted { signal })
+        }
     }
 }
 
-fn router(service: Service, options: &HttpOptions) -> Router {
+/// SIGTERM (what a kubelet or systemd sends) and SIGINT (Ctrl-C).
+struct Signals {
+    term: Signal,
+    int: Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The next one's number.
+    async fn next(&mut self) -> i32 {
+        tokio::select! {
+            _ = self.term.recv() => SignalKind::terminate().as_raw_value(),
+            _ = self.int.recv() => SignalKind::interrupt().as_raw_value(),
+        }
+    }
+}
+
+fn router(service: Service, options: &HttpOptions, in_flight: Arc<AtomicUsize>) -> Router {
     let mut hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect();
     hosts.extend(options.allowed_hosts.iter().cloned());
     let app = App {
@@ -85,8 +196,8 @@ fn router(service: Service, options: &HttpOptions) -> Router {
         token: options.token.as_deref().map(Arc::from),
         hosts: Arc::new(hosts.clone()),
         max_body: options.max_body,
+        in_flight,
     };
-    let shutdown = service.shutdown();
     let mcp = Mcp::new(service, false);
     let mcp_service = StreamableHttpService::new(
         move || Ok(mcp.clone()),
@@ -95,8 +206,10 @@ fn router(service: Service, options: &HttpOptions) -> Router {
             .with_legacy_session_mode(false)
             .with_json_response(true)
             .with_allowed_hosts(hosts)
-            .with_max_request_body_bytes(options.max_body)
-            .with_cancellation_token(shutdown.child_token()),
+            // No cancellation token of ours: rmcp would answer a tool call
+            // in flight at shutdown with an error while its write commits.
+            // The MCP listens end on the service's token instead.
+            .with_max_request_body_bytes(options.max_body),
     );
     let mut guarded = Router::new()
         .nest_service("/mcp", mcp_service)
@@ -222,6 +335,7 @@ fn rpc_summary(body: &[u8]) -> (String, String, String) {
 /// One log line per request: method, path, JSON-RPC method and tool,
 /// release, status, duration.
 async fn log_request(State(app): State<App>, request: Request, next: Next) -> Response {
+    let _in_flight = InFlight::new(&app.in_flight);
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();

@@ -13,7 +13,7 @@ mod tools;
 mod views;
 
 pub use access::{Change, ErrorKind, Failure, Loaded, StateAccess, TaskName, Written};
-pub use http::HttpOptions;
+pub use http::{HttpOptions, Stopped};
 pub use service::{LinkBases, Options, Selection, Service};
 
 use rmcp::ServiceExt;
@@ -28,8 +28,9 @@ pub async fn run_stdio(service: Service) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `statebox serve`: MCP, API and dashboard on one HTTP listener.
-pub async fn run_http(service: Service, options: HttpOptions) -> std::io::Result<()> {
+/// `statebox serve`: MCP, API and dashboard on one HTTP listener, until a
+/// signal and the drain after it.
+pub async fn run_http(service: Service, options: HttpOptions) -> std::io::Result<Stopped> {
     http::run(service, options).await
 }
 

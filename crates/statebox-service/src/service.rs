@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Where the dashboard's links point; each base gets the id appended.
 #[derive(Debug, Clone)]
@@ -50,6 +51,10 @@ struct Inner {
     /// Cancelled when the server shuts down, so that streams which would
     /// otherwise stay open (live pages, MCP listens) end and let it drain.
     shutdown: CancellationToken,
+    /// Every store call still running, also those whose caller has gone
+    /// (a dropped request does not stop a write already in the library),
+    /// so that shutdown can wait for them.
+    calls: TaskTracker,
 }
 
 #[derive(Clone)]
@@ -71,6 +76,7 @@ impl Service {
                 options,
                 tip,
                 shutdown: CancellationToken::new(),
+                calls: TaskTracker::new(),
             }),
         };
         let watcher = service.clone();
@@ -87,6 +93,7 @@ impl Service {
                 options,
                 tip,
                 shutdown: CancellationToken::new(),
+                calls: TaskTracker::new(),
             }),
         }
     }
@@ -101,9 +108,23 @@ impl Service {
         f: impl FnOnce(&dyn StateAccess) -> T + Send + 'static,
     ) -> T {
         let access = self.inner.access.clone();
-        tokio::task::spawn_blocking(move || f(access.as_ref()))
+        self.inner
+            .calls
+            .spawn_blocking(move || f(access.as_ref()))
             .await
             .expect("store calls do not panic")
+    }
+
+    /// How many store calls are running (or queued for a blocking thread).
+    pub fn calls_running(&self) -> usize {
+        self.inner.calls.len()
+    }
+
+    /// Resolves once no store call is running: a write handed to the
+    /// library has then committed or failed, never stopped half-way.
+    pub async fn calls_finished(&self) {
+        self.inner.calls.close();
+        self.inner.calls.wait().await;
     }
 
     /// The same call, on the current thread (no runtime needed).
