@@ -15,6 +15,8 @@ use key_order::{Fields, Layout};
 use std::fmt;
 use std::str::FromStr;
 
+/// The `schema_version` statebox reads and writes; [`State::from_value`]
+/// refuses a file with any other.
 pub const SCHEMA_VERSION: &str = "1.0";
 /// Issue text length limits, in characters.
 pub const ISSUE_TEXT_MAX: usize = 1000;
@@ -25,18 +27,27 @@ pub const ISSUE_TEXT_MAX: usize = 1000;
 pub struct ShapeError {
     /// Where in the document, e.g. `tasks[2].status`.
     pub field: String,
+    /// What is wrong there, e.g. `missing` or `expected a string, found
+    /// list`.
     pub problem: String,
 }
 
+/// Where a task stands; the file spells each as [`Status::as_str`] does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
+    /// Not run yet. A task with no entry in the file reads as this too.
     NotStarted,
+    /// Running: going here sets `started_at` and clears `completed_at`.
     InProgress,
+    /// Finished and passed; going here sets `completed_at`.
     Pass,
+    /// Finished and failed; going here sets `completed_at`, and the release
+    /// reads as [`Health::Red`] while any task is here.
     Fail,
 }
 
 impl Status {
+    /// Every status: what a typed status is matched against.
     pub const ALL: [Status; 4] = [
         Status::NotStarted,
         Status::InProgress,
@@ -44,6 +55,7 @@ impl Status {
         Status::Fail,
     ];
 
+    /// The spelling stored in the file and shown to people (`In Progress`).
     pub fn as_str(self) -> &'static str {
         match self {
             Status::NotStarted => "Not Started",
@@ -53,11 +65,15 @@ impl Status {
         }
     }
 
+    /// Whether the task has finished, with Pass or Fail: the statuses that
+    /// set `completed_at`.
     pub fn is_final(self) -> bool {
         matches!(self, Status::Pass | Status::Fail)
     }
 }
 
+/// A status text that names none of the four statuses; holds the text as
+/// given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid status '{0}': expected one of Not Started, In Progress, Pass, Fail")]
 pub struct InvalidStatus(pub String);
@@ -82,37 +98,77 @@ impl fmt::Display for Status {
     }
 }
 
+/// One task's entry in a state: where its latest run stands, when it ran
+/// and what it printed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
+    /// The task name (`take-ownership`), as the catalog spells it when
+    /// statebox wrote the entry; entries are found by it.
     pub name: String,
+    /// Where the task stands: Not Started, In Progress, Pass or Fail.
     pub status: Status,
+    /// When the task started: the first zoned timestamp in its result, kept
+    /// as written there, else the time of the write; `None` while Not Started.
     pub started_at: Option<String>,
+    /// When the task reached Pass or Fail: the last zoned timestamp in its
+    /// result, else the time of the write; `None` until then, and again once
+    /// it goes back to In Progress.
     pub completed_at: Option<String>,
+    /// The output the task reported, masked before storing since the branch
+    /// may be public; an update that brings none keeps the one there.
     pub result: Option<String>,
     layout: Layout,
 }
 
+/// A problem reported against a release. It stays open until resolved; an
+/// open blocker holds up its related tasks and turns the release Red.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Issue {
+    /// The issue's text, which also identifies it
+    /// ([`Issue::normalized_text`]); statebox writes it trimmed, 1 to
+    /// [`ISSUE_TEXT_MAX`] characters long.
     pub issue: String,
+    /// When the issue was reported; `None` only in a file where it is null
+    /// or missing.
     pub reported_at: Option<String>,
+    /// Whether it is resolved. Only open issues block, and only they keep
+    /// the same text from being reported twice.
     pub resolved: bool,
+    /// How it was resolved, as the resolver put it; `None` while open or
+    /// when no resolution was given.
     pub resolution: Option<String>,
+    /// Whether it blocks: an open blocker turns the release Red, and a task
+    /// has at most one.
     pub blocker: bool,
+    /// The tasks it concerns, as the catalog spells them (names outside the
+    /// catalog kept as given); empty for an issue about the whole release.
     pub related_tasks: Vec<String>,
     /// Present only once resolved, as on real branches.
     pub resolved_at: Option<String>,
     layout: Layout,
 }
 
+/// One release's state file: its metadata, tasks and issues, with every key
+/// statebox does not know kept where it was found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
+    /// Always [`SCHEMA_VERSION`]: a file with another is refused when read.
     pub schema_version: String,
+    /// The release version (`4.19.36`), which also names the file.
     pub release: String,
+    /// When the state was first written.
     pub created_at: String,
+    /// When an operation last changed the state; one that changes nothing
+    /// leaves it as it was.
     pub updated_at: String,
+    /// Release settings (`jira_ticket`, `advisory_ids`, ...), kept as YAML
+    /// because other tools add keys of their own (`qe_owner`).
     pub metadata: Mapping,
+    /// The tasks that have an entry, in file order; a catalog task without
+    /// one is Not Started.
     pub tasks: Vec<Task>,
+    /// Every issue reported, open and resolved, in file order; a text can
+    /// appear again after it was resolved.
     pub issues: Vec<Issue>,
     layout: Layout,
 }
@@ -143,6 +199,8 @@ pub(crate) fn empty_metadata(key: &str) -> Option<Value> {
 }
 
 impl Task {
+    /// A Not Started entry with no timestamps or result: how a task first
+    /// appears in the file.
     pub fn new(name: &str) -> Self {
         Task {
             name: name.to_owned(),
@@ -182,6 +240,7 @@ impl Task {
 }
 
 impl Issue {
+    /// A newly reported open issue; `reported_at` is the time of the report.
     pub fn new(text: &str, blocker: bool, related_tasks: Vec<String>, reported_at: String) -> Self {
         Issue {
             issue: text.to_owned(),
@@ -232,6 +291,8 @@ impl Issue {
     }
 }
 
+/// An issue text reduced to what identifies it, trimmed and lowercased:
+/// `Flaky CI ` and `flaky ci` are one issue.
 pub fn normalize_issue_text(text: &str) -> String {
     text.trim().to_lowercase()
 }
@@ -258,6 +319,9 @@ impl State {
         }
     }
 
+    /// Reads a parsed state file. Fails, naming the field at fault, when the
+    /// document does not have the shape of a state or has another schema
+    /// version.
     pub fn from_value(value: Value) -> Result<Self, ShapeError> {
         let mut f = Fields::new(value, String::new())?;
         let schema_version = f.string("schema_version")?;
@@ -295,6 +359,8 @@ impl State {
         })
     }
 
+    /// The state as a YAML document: keys in file order, unknown keys where
+    /// they were found.
     pub fn to_value(&self) -> Value {
         self.layout.encode(vec![
             ("schema_version", Some(self.schema_version.as_str().into())),
@@ -318,6 +384,8 @@ impl State {
         crate::yaml::to_string(&self.to_value())
     }
 
+    /// The entry of the task named exactly `name` (its first, should the
+    /// file repeat it).
     pub fn task(&self, name: &str) -> Option<&Task> {
         self.tasks.iter().find(|t| t.name == name)
     }
@@ -334,9 +402,12 @@ impl State {
     }
 }
 
+/// A release at a glance, as `statebox show` and `statebox status` report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Health {
+    /// No task failed and no blocker is open.
     Green,
+    /// A task failed or an unresolved blocker is open.
     Red,
 }
 

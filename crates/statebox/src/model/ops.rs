@@ -21,55 +21,107 @@ use chrono::{DateTime, Utc};
 pub enum Op {
     /// Create the release's state; `metadata` fills the initial keys.
     Init {
+        /// Merged over the empty keys every state starts with; ignored when
+        /// the state already exists.
         #[serde(with = "mapping_as_yaml")]
         metadata: Mapping,
     },
+    /// Set where a task stands and, if given, its result; the timestamps
+    /// follow the original's rule (from the result text, else the write's
+    /// time). A task without an entry gets one.
     SetTask {
+        /// The task, by task name, display name or alias; it must be in the
+        /// catalog.
         task: String,
+        /// Where the task stands from now on.
         #[serde(with = "status_as_text")]
         status: Status,
+        /// The output to store as the task's result; `None` keeps the one
+        /// already there.
         result: Option<String>,
     },
+    /// Report an issue. A text already open is not added twice, but
+    /// reporting it again as a blocker makes the open one a blocker.
     AddIssue {
+        /// The issue text: trimmed, it must be 1 to [`ISSUE_TEXT_MAX`]
+        /// characters long.
         text: String,
+        /// Whether it blocks its related tasks; refused if one of them
+        /// already has an unresolved blocker.
         blocker: bool,
+        /// The tasks it concerns, by any name the catalog knows (names
+        /// outside it are kept as given); empty for the whole release.
         related_tasks: Vec<String>,
     },
+    /// Resolve an open issue.
     ResolveIssue {
+        /// The issue's text, or a part of it that only one open text holds;
+        /// any case.
         query: String,
+        /// How it was resolved, stored with the issue.
         resolution: Option<String>,
     },
     /// Remove a task's entry: the task reads as Not Started again, with no
     /// timestamps or result.
-    ResetTask { task: String },
+    ResetTask {
+        /// The task, by any name the catalog knows, or as the file spells it
+        /// for a task outside the catalog.
+        task: String,
+    },
     /// Make a resolved issue open again (its resolution is cleared).
-    ReopenIssue { query: String },
+    ReopenIssue {
+        /// The text of a resolved issue, or a part of it that only one
+        /// resolved text holds; of several entries with that text, the
+        /// latest is reopened.
+        query: String,
+    },
     /// Delete an issue from the file, open or resolved.
-    RemoveIssue { query: String },
+    RemoveIssue {
+        /// The issue's text, or a part of it that only one text holds; of
+        /// several entries with that text, the open one goes first.
+        query: String,
+    },
     /// Change an issue in place; `None` keeps that field as it is.
     EditIssue {
+        /// The issue's text, or a part of it that only one text holds; open
+        /// or resolved.
         query: String,
+        /// The new text, held to the same limits as a reported one; for an
+        /// open issue, refused if another open issue already has it.
         text: Option<String>,
+        /// Whether it blocks from now on.
         blocker: Option<bool>,
+        /// The tasks it concerns from now on, replacing the old list.
         related_tasks: Option<Vec<String>>,
     },
     /// Remove metadata keys (dotted paths reach into maps:
     /// `advisory_ids.rpm`); the keys every state starts with go back to
     /// their empty value, as the original's readers expect them present.
-    UnsetMetadata { keys: Vec<String> },
+    UnsetMetadata {
+        /// The keys to remove; each must be there.
+        keys: Vec<String>,
+    },
     /// Set metadata keys; a map value is merged key by key into the map
     /// already there (`advisory_ids`, `candidate_builds`).
     SetMetadata {
+        /// The keys and values to set, as YAML so each value keeps its type
+        /// (`4.20` stays a string, not the float 4.2).
         #[serde(with = "mapping_as_yaml")]
         entries: Mapping,
     },
     /// Several operations in one commit: ingest coalesces a burst of status
     /// transitions this way.
-    Batch { ops: Vec<Op> },
+    Batch {
+        /// Applied in order; if one is refused, the whole batch is.
+        ops: Vec<Op>,
+    },
     /// Put back parts that later commits reverted without saying so
     /// (`statebox audit --repair`); `repairs` names those commits.
     Restore {
+        /// The reverting commits, listed as `Statebox-Repairs:` lines in the
+        /// commit message so a later audit counts them repaired.
         repairs: Vec<String>,
+        /// What to put back, one part each.
         parts: Vec<Restoration>,
     },
 }
@@ -78,6 +130,7 @@ pub enum Op {
 /// still holds what the audit `found`, so a change made since is kept.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Restoration {
+    /// The task, issue or metadata value to put back.
     pub part: Part,
     /// `found` and `value`, each key present only when the part is.
     #[serde(with = "mapping_as_yaml")]
@@ -85,6 +138,8 @@ pub struct Restoration {
 }
 
 impl Restoration {
+    /// Put `part` back to `value` (`None`: remove it) if it still holds
+    /// `found` (`None`: absent).
     pub fn new(part: Part, found: Option<Value>, value: Option<Value>) -> Self {
         let mut values = Mapping::new();
         for (key, v) in [("found", found), ("value", value)] {
@@ -95,10 +150,12 @@ impl Restoration {
         Restoration { part, values }
     }
 
+    /// What the audit found the part holding; `None` when it was absent.
     pub fn found(&self) -> Option<&Value> {
         self.values.get("found")
     }
 
+    /// What the part is set back to; `None` removes it.
     pub fn value(&self) -> Option<&Value> {
         self.values.get("value")
     }
@@ -139,42 +196,98 @@ mod status_as_text {
     }
 }
 
+/// Why an operation was refused; nothing is written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpError {
+    /// A task name is none the catalog knows, by name, display name or alias.
     #[error("unknown task '{given}'; known tasks: {}", known.join(", "))]
-    UnknownTask { given: String, known: Vec<String> },
+    UnknownTask {
+        /// The name as given.
+        given: String,
+        /// Every task name in the catalog, for the message.
+        known: Vec<String>,
+    },
+    /// An issue text is empty or only whitespace.
     #[error("issue text is empty")]
     EmptyIssue,
+    /// An issue text is longer than [`ISSUE_TEXT_MAX`] characters, trimmed.
     #[error("issue text is {chars} characters long; the limit is {ISSUE_TEXT_MAX}")]
-    IssueTooLong { chars: usize },
+    IssueTooLong {
+        /// Its length in characters, trimmed.
+        chars: usize,
+    },
+    /// Adding, reopening or editing a blocker would give a task a second
+    /// unresolved one.
     #[error("task '{task}' already has an unresolved blocker: '{existing}'")]
-    SecondBlocker { task: String, existing: String },
+    SecondBlocker {
+        /// The task that already has one.
+        task: String,
+        /// The text of the blocker it has.
+        existing: String,
+    },
+    /// Resolving: no open issue matches the query.
     #[error("no unresolved issue matches '{query}'{}", if *resolved_match { " (a resolved one does)" } else { "" })]
-    NoSuchIssue { query: String, resolved_match: bool },
+    NoSuchIssue {
+        /// The query as given.
+        query: String,
+        /// Whether a resolved issue matches, which the message then says.
+        resolved_match: bool,
+    },
+    /// The query is not a whole issue text and is part of several.
     #[error("'{query}' matches {} unresolved issues; give more of the text:\n  - {}", candidates.len(), candidates.join("\n  - "))]
     AmbiguousIssue {
+        /// The query as given.
         query: String,
+        /// The texts it is part of, each once, for the user to choose from.
         candidates: Vec<String>,
     },
+    /// Reopening: no resolved issue matches the query.
     #[error("no resolved issue matches '{query}'{}", if *open_match { " (an open one does)" } else { "" })]
-    NoResolvedIssue { query: String, open_match: bool },
+    NoResolvedIssue {
+        /// The query as given.
+        query: String,
+        /// Whether an open issue matches, which the message then says.
+        open_match: bool,
+    },
+    /// Removing or editing: no issue, open or resolved, matches the query.
     #[error("no issue matches '{query}'")]
-    NoIssue { query: String },
+    NoIssue {
+        /// The query as given.
+        query: String,
+    },
+    /// Reopening or editing would make a second open issue with the same
+    /// text (trimmed, any case).
     #[error("an open issue already has this text: '{existing}'")]
-    AlreadyOpen { existing: String },
+    AlreadyOpen {
+        /// The text of the open issue that has it.
+        existing: String,
+    },
+    /// An edit that gives no new text, blocker or related tasks.
     #[error("nothing to change: give a new text, blocker or related tasks")]
     EmptyEdit,
+    /// Resetting, reopening, removing, editing or unsetting on a release
+    /// that has no state yet (the other operations create it).
     #[error("release {release} has no state file, so there is nothing to {action}")]
     NoState {
+        /// The release as given.
         release: String,
+        /// What was asked (`reset`, `reopen`, ...), for the message.
         action: &'static str,
     },
+    /// Unsetting a metadata key, or dotted path, that is not there.
     #[error("no metadata key '{key}'")]
-    NoMetadataKey { key: String },
+    NoMetadataKey {
+        /// The key as given.
+        key: String,
+    },
+    /// Setting or unsetting metadata with no keys.
     #[error("no metadata given")]
     EmptyMetadata,
+    /// A batch with no operations in it.
     #[error("nothing to apply")]
     EmptyBatch,
+    /// A task or issue to put back does not have the shape of one; holds the
+    /// part and the problem.
     #[error("cannot restore {0}")]
     BadRestoration(String),
 }
@@ -192,6 +305,8 @@ impl OpError {
 /// The outcome of applying an operation.
 #[derive(Debug, Clone)]
 pub struct Applied {
+    /// The state after the operation; its `updated_at` moves only when the
+    /// operation changed it.
     pub state: State,
     /// Commit message, in the original's wording.
     pub message: String,
