@@ -425,7 +425,7 @@ impl Context {
         let store: Box<dyn Backend> = match (&global.dir, &global.github, &global.remote) {
             (Some(dir), _, _) => Box::new(DirBackend::new(dir)),
             (None, Some(repo), _) => Box::new(sync::github_store(repo, &global.branch)?),
-            (None, None, None) => Box::new(open_git(global)?),
+            (None, None, None) => Box::new(local_git(global)?),
             (None, None, Some(remote)) => {
                 Box::new(SyncedGit::new(open_git(global)?, remote, catalog.clone())?)
             }
@@ -453,8 +453,31 @@ impl Context {
         )?)
     }
 
+    /// Before a read: what a remote has is brought in (if it cannot be
+    /// reached, stderr says the local branch is shown), and a branch or
+    /// folder that does not exist is an error, not an empty store.
+    fn ready_to_read(&self) -> Result<(), CliError> {
+        match self.store.refresh() {
+            Err(BackendError::RemoteUnreachable { remote, reason, .. }) => tracing::warn!(
+                "cannot fetch from remote '{remote}' ({reason}); showing the local branch, which may be behind it"
+            ),
+            other => other?,
+        }
+        if !self.store.exists()? {
+            return Err(CliError::new(
+                exit::NOT_FOUND,
+                format!(
+                    "{} does not exist\nhint: check --repo, --branch or --dir; the first write (statebox init -r RELEASE) creates it",
+                    self.store.describe()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The release's state, or a not-found error naming where we looked.
     fn require(&self, release: &Release) -> Result<statebox::model::State, CliError> {
+        self.ready_to_read()?;
         write::load(self.store.as_ref(), release)?.ok_or_else(|| {
             CliError::new(
                 exit::NOT_FOUND,
@@ -465,6 +488,21 @@ impl Context {
             )
         })
     }
+}
+
+/// The record branch without a remote to sync with. In a fresh clone it
+/// exists only as `origin/record`: that is what reads show, and the first
+/// write creates the branch from it, as `git switch record` would.
+fn local_git(global: &Global) -> Result<GitBackend, CliError> {
+    let git = open_git(global)?.starting_from_remote_tracking()?;
+    if let Some(start) = git.start_point() {
+        tracing::info!(
+            "branch '{}' exists only as '{start}': reading that; a write creates '{}' from it",
+            global.branch,
+            global.branch
+        );
+    }
+    Ok(git)
 }
 
 fn open_git(global: &Global) -> Result<GitBackend, CliError> {

@@ -121,6 +121,7 @@ impl Summary {
 }
 
 pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
+    ctx.ready_to_read()?;
     let mut summaries = Vec::new();
     for path in ctx.store.list()? {
         let Some(release) = Release::from_path(&path) else {
@@ -174,6 +175,7 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
 
 pub fn log(ctx: &Context, args: LogArgs) -> Result<ExitCode, CliError> {
     let release = args.release.parse()?;
+    ctx.ready_to_read()?;
     let entries = ctx.store.history(&release.path())?;
     if entries.is_empty() {
         return Err(CliError::new(

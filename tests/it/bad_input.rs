@@ -348,9 +348,13 @@ fn a_50_mb_result_is_kept_bounded() {
 fn a_repository_without_the_branch_gets_it_on_first_write() {
     let repo = new_repo();
     assert!(tip(repo.path(), "record").is_none());
+    // Before it exists, reads say so: a mistyped --branch looks the same.
     let err = fails(repo.path(), &["show", "-r", REL], 3);
-    assert!(err.contains("has no state"), "{err}");
-    assert!(ok(repo.path(), &["status"]).contains("no releases"));
+    assert!(
+        err.contains("branch 'record'") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(fails(repo.path(), &["status"], 3).contains("does not exist"));
     ok(repo.path(), &["issue", "add", "-r", REL, "first"]);
     let parents = git(repo.path(), &["rev-list", "--parents", "-n", "1", "record"]);
     assert_eq!(

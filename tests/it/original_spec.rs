@@ -57,6 +57,8 @@ fn test_init_and_default_state() {
 #[test]
 fn test_exists_file_not_found() {
     let repo = new_repo();
+    // The branch exists (with another release): the file is what is missing.
+    ok(repo.path(), &["init", "-r", "4.20.4"]);
     let err = fails(repo.path(), &["show", "-r", REL], 3);
     assert!(err.contains("release 4.20.5 has no state"), "{err}");
 }

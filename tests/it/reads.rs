@@ -1,6 +1,9 @@
 //! Reading what is on the store, whatever is there: branch names checked as
-//! git checks them.
+//! git checks them; a branch or folder that does not exist named as such;
+//! a fresh clone, whose record branch is only `origin/record`, read as is;
+//! and reads through a remote that fetch first.
 
+use crate::support::git_daemon::ServedRemote;
 use crate::support::*;
 use std::process::Command;
 
@@ -130,4 +133,143 @@ fn shown(name: &str) -> String {
             }
         })
         .collect()
+}
+
+const REL: &str = "4.19.1";
+
+#[test]
+fn a_branch_or_folder_that_does_not_exist_is_named_not_shown_empty() {
+    let repo = new_repo();
+    ok(repo.path(), &["init", "-r", REL]);
+    let before = tip(repo.path(), "record");
+    for read in [
+        &["status"][..],
+        &["show", "-r", REL],
+        &["log", "-r", REL],
+        &["task", "get", "-r", REL, "take-ownership"],
+        &["issue", "list", "-r", REL],
+        &["meta", "get", "-r", REL],
+    ] {
+        let args = [&["--branch", "nosuch"][..], read].concat();
+        let err = fails(repo.path(), &args, 3);
+        assert!(
+            err.contains("branch 'nosuch'") && err.contains("does not exist"),
+            "{args:?}: {err}"
+        );
+        let missing = repo.path().join("no-such-folder");
+        let args = [&["--dir", missing.to_str().unwrap()][..], read].concat();
+        let err = fails(repo.path(), &args, 3);
+        assert!(
+            err.contains("no-such-folder") && err.contains("does not exist"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(tip(repo.path(), "record"), before);
+    assert_eq!(tip(repo.path(), "nosuch"), None, "a read creates nothing");
+}
+
+/// `git clone` leaves the record branch as `origin/record` only: reads
+/// show it, and the first write builds on it rather than starting an
+/// unrelated branch that a later sync would have to replay.
+#[test]
+fn a_fresh_clone_reads_origin_record_and_writes_on_top_of_it() {
+    let remote = ServedRemote::new();
+    let writer = remote.new_clone();
+    ok(writer.path(), &["--remote", "origin", "init", "-r", REL]);
+    let fresh = tempfile::tempdir().unwrap();
+    git(
+        fresh.path(),
+        &["clone", "-q", &remote.daemon.url("remote.git"), "clone"],
+    );
+    let clone = fresh.path().join("clone");
+    git(&clone, &["config", "user.name", "T"]);
+    git(&clone, &["config", "user.email", "t@example.com"]);
+    assert_eq!(
+        tip(&clone, "record"),
+        None,
+        "git clone makes no local record"
+    );
+
+    assert!(ok(&clone, &["status"]).contains(REL));
+    assert!(ok(&clone, &["show", "-r", REL]).contains(REL));
+    assert_eq!(tip(&clone, "record"), None, "reads create no branch");
+
+    let origin = git(&clone, &["rev-parse", "origin/record"]);
+    ok(
+        &clone,
+        &[
+            "task",
+            "set",
+            "-r",
+            REL,
+            "take-ownership",
+            "--status",
+            "Pass",
+        ],
+    );
+    let parent = git(&clone, &["rev-parse", "record^"]);
+    assert_eq!(parent, origin, "the first write starts from origin/record");
+    let synced = ok(&clone, &["--remote", "origin", "sync"]);
+    assert_eq!(
+        git(&remote.bare(), &["rev-parse", "record"]),
+        git(&clone, &["rev-parse", "record"]),
+        "delivered as a fast-forward: {synced}"
+    );
+}
+
+/// A read through `--remote` shows what the remote has, fetched first;
+/// when the remote cannot be reached it says so and shows the local
+/// branch, and no message claims it is synced.
+#[test]
+fn reads_through_a_remote_fetch_first_and_say_when_they_could_not() {
+    let mut remote = ServedRemote::new();
+    let a = remote.new_clone();
+    let b = remote.new_clone();
+    ok(a.path(), &["--remote", "origin", "init", "-r", REL]);
+    ok(b.path(), &["--remote", "origin", "status"]);
+    ok(
+        a.path(),
+        &[
+            "--remote",
+            "origin",
+            "task",
+            "set",
+            "-r",
+            REL,
+            "take-ownership",
+            "--status",
+            "Pass",
+        ],
+    );
+    let task = ok(
+        b.path(),
+        &[
+            "--remote",
+            "origin",
+            "task",
+            "get",
+            "-r",
+            REL,
+            "take-ownership",
+        ],
+    );
+    assert!(
+        task.contains("Pass"),
+        "b sees a's write without a pull: {task}"
+    );
+
+    remote.daemon.stop();
+    let out = statebox(b.path(), &["--remote", "origin", "status"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains(REL), "the local branch is shown: {stdout}");
+    assert!(
+        stderr.contains("cannot fetch from remote 'origin'"),
+        "says the fetch failed: {stderr}"
+    );
+    assert!(
+        !format!("{stdout}{stderr}").contains("synced"),
+        "never claims to be synced: {stdout}{stderr}"
+    );
 }

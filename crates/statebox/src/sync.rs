@@ -551,11 +551,7 @@ impl SyncedGit {
 
 impl Backend for SyncedGit {
     fn describe(&self) -> String {
-        format!(
-            "{}, synced with remote '{}'",
-            self.local.describe(),
-            self.remote
-        )
+        format!("{}, with remote '{}'", self.local.describe(), self.remote)
     }
 
     fn read(&self, path: &str) -> Result<Snapshot, BackendError> {
@@ -581,6 +577,15 @@ impl Backend for SyncedGit {
 
     fn list(&self) -> Result<Vec<String>, BackendError> {
         self.local.list()
+    }
+
+    fn exists(&self) -> Result<bool, BackendError> {
+        self.local.exists()
+    }
+
+    /// Fetches and integrates; pushes nothing, as a read should not.
+    fn refresh(&self) -> Result<(), BackendError> {
+        self.pull().map(|_| ())
     }
 
     fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, BackendError> {

@@ -100,6 +100,14 @@ impl Backend for DirBackend {
         Ok(CasToken(Some(content_version(content))))
     }
 
+    fn exists(&self) -> Result<bool, BackendError> {
+        match fs::metadata(&self.root) {
+            Ok(meta) => Ok(meta.is_dir()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Self::io(&self.root, e)),
+        }
+    }
+
     fn list(&self) -> Result<Vec<String>, BackendError> {
         let releases = self.root.join(RELEASES_DIR);
         let streams = match fs::read_dir(&releases) {

@@ -25,6 +25,10 @@ pub struct GitBackend {
     repo: Repository,
     branch: String,
     refname: String,
+    /// While the branch does not exist here: the remote-tracking branch of
+    /// the same name (a fresh clone has only `origin/record`), which reads
+    /// see and the first write starts from, as `git switch` would.
+    start: Option<String>,
 }
 
 impl GitBackend {
@@ -39,7 +43,46 @@ impl GitBackend {
             repo,
             branch: branch.to_owned(),
             refname: format!("refs/heads/{branch}"),
+            start: None,
         })
+    }
+
+    /// When the branch does not exist but one remote-tracking branch of the
+    /// same name does (`origin`'s, if several remotes have one), reads use
+    /// it and the first write creates the branch on top of it. Not for a
+    /// backend that syncs: fetching and integrating create the branch there.
+    pub fn starting_from_remote_tracking(mut self) -> Result<Self, BackendError> {
+        if self.own_tip()?.is_some() {
+            return Ok(self);
+        }
+        let suffix = format!("/{}", self.branch);
+        let mut candidates = Vec::new();
+        for reference in self.repo.references_glob("refs/remotes/*").or_git()? {
+            let reference = reference.or_git()?;
+            if let Some(name) = reference.name().filter(|n| n.ends_with(&suffix)) {
+                // `refs/remotes/<remote>/<branch>` with a remote name that
+                // has no slash of its own.
+                let remote = &name["refs/remotes/".len()..name.len() - suffix.len()];
+                if !remote.is_empty() && !remote.contains('/') {
+                    candidates.push(name.to_owned());
+                }
+            }
+        }
+        let origin = format!("refs/remotes/origin{suffix}");
+        self.start = match candidates.len() {
+            1 => candidates.pop(),
+            _ => candidates.into_iter().find(|name| *name == origin),
+        };
+        Ok(self)
+    }
+
+    /// The remote-tracking branch reads use while the branch does not exist
+    /// (see [`GitBackend::starting_from_remote_tracking`]), short form.
+    pub fn start_point(&self) -> Option<&str> {
+        self.start
+            .as_deref()
+            .filter(|_| matches!(self.own_tip(), Ok(None)))
+            .map(|name| name.trim_start_matches("refs/remotes/"))
     }
 
     /// A second handle on the same repository whose writes move `refname`
@@ -49,6 +92,7 @@ impl GitBackend {
             repo: Repository::open(self.repo.path()).or_git()?,
             branch: self.branch.clone(),
             refname,
+            start: None,
         })
     }
 
@@ -67,13 +111,18 @@ impl GitBackend {
         &self.refname
     }
 
-    /// The branch tip, or `None` before the first write.
+    /// The branch tip (or, before the branch exists, its start point's),
+    /// or `None` before the first write.
     pub fn tip(&self) -> Result<Option<Oid>, BackendError> {
-        match self.repo.refname_to_id(self.refname()) {
-            Ok(id) => Ok(Some(id)),
-            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(git_error(e)),
+        match (self.own_tip()?, &self.start) {
+            (Some(id), _) => Ok(Some(id)),
+            (None, Some(start)) => resolve(&self.repo, start),
+            (None, None) => Ok(None),
         }
+    }
+
+    fn own_tip(&self) -> Result<Option<Oid>, BackendError> {
+        resolve(&self.repo, self.refname())
     }
 
     fn tip_tree(&self, tip: Option<Oid>) -> Result<Option<Tree<'_>>, BackendError> {
@@ -218,6 +267,15 @@ pub(crate) fn swap_ref(
         .map(drop)
 }
 
+/// The commit `refname` points at, or `None` if there is no such ref.
+fn resolve(repo: &Repository, refname: &str) -> Result<Option<Oid>, BackendError> {
+    match repo.refname_to_id(refname) {
+        Ok(id) => Ok(Some(id)),
+        Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(git_error(e)),
+    }
+}
+
 fn version(id: Option<Oid>) -> CasToken {
     CasToken(id.map(|id| id.to_string()))
 }
@@ -278,13 +336,16 @@ impl Backend for GitBackend {
             .repo
             .commit(None, &signature, &signature, message, &tree, &parents)
             .or_git()?;
-        let moved = swap_ref(
-            &self.repo,
-            self.refname(),
-            commit,
-            parent.as_ref().map(|p| p.id()),
-            message,
-        );
+        let mut expected = parent.as_ref().map(|p| p.id());
+        if self.start.is_some() && self.own_tip()?.is_none() {
+            // The branch is created here, on its start point: only if the
+            // read this write is based on saw the start point as it is now.
+            if expected != self.tip()? {
+                return Err(BackendError::Stale);
+            }
+            expected = None;
+        }
+        let moved = swap_ref(&self.repo, self.refname(), commit, expected, message);
         match moved {
             Ok(_) => Ok(version(Some(commit))),
             // Modified/Exists: another writer moved the branch first. Locked:
@@ -303,6 +364,10 @@ impl Backend for GitBackend {
             }
             Err(e) => Err(git_error(e)),
         }
+    }
+
+    fn exists(&self) -> Result<bool, BackendError> {
+        Ok(self.tip()?.is_some())
     }
 
     fn list(&self) -> Result<Vec<String>, BackendError> {

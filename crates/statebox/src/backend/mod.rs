@@ -172,6 +172,18 @@ pub trait Backend {
     ) -> Result<CasToken, BackendError>;
     /// Paths of all state files.
     fn list(&self) -> Result<Vec<String>, BackendError>;
+    /// Whether the branch or folder exists at all: reading one that does
+    /// not is a mistake (a mistyped `--branch`), not an empty store. A
+    /// store that cannot tell says yes.
+    fn exists(&self) -> Result<bool, BackendError> {
+        Ok(true)
+    }
+    /// Brings in what a remote has that the store lacks, before a read, so
+    /// that reads through a syncing store show the remote's state. Stores
+    /// that read the authority directly have nothing to do.
+    fn refresh(&self) -> Result<(), BackendError> {
+        Ok(())
+    }
     /// Commits that changed `path`, newest first.
     fn history(&self, _path: &str) -> Result<Vec<HistoryEntry>, BackendError> {
         Err(BackendError::Unsupported("history"))
