@@ -1,6 +1,8 @@
 //! statebox: the state of software releases, kept as one YAML file per
 //! release on a git branch, safe for many concurrent writers.
 
+#![deny(missing_docs)]
+
 pub mod audit;
 pub mod backend;
 pub mod branch;
