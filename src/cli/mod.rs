@@ -378,7 +378,9 @@ impl From<WriteError> for CliError {
             WriteError::Op(e) => e.into(),
             WriteError::Load(e) => e.into(),
             WriteError::Backend(e) => e.into(),
-            e @ WriteError::Contention { .. } => CliError::new(exit::CONTENTION, e.to_string()),
+            e @ (WriteError::Contention { .. } | WriteError::Locked { .. }) => {
+                CliError::new(exit::CONTENTION, e.to_string())
+            }
             WriteError::KeyReused(e) => CliError::new(exit::INVALID_INPUT, e.to_string()),
         }
     }

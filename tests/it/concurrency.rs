@@ -208,22 +208,108 @@ fn writers_killed_at_random_moments_leave_a_valid_branch() {
     git(r, &["fsck", "--no-progress"]);
 }
 
+/// A process holding statebox's ref lock (an flock, as statebox takes it)
+/// with its holder's note written, and git's own `record.lock` beside it:
+/// a writer in the middle of moving the branch.
+fn writer_inside_the_lock(repo: &Path) -> std::process::Child {
+    let lock = repo.join(".git/statebox/locks/refs/heads/record");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let script = "import fcntl, os, sys, time\n\
+        lock = open(sys.argv[1], 'a+')\n\
+        fcntl.flock(lock, fcntl.LOCK_EX)\n\
+        lock.truncate(0)\n\
+        lock.write(f'pid {os.getpid()} since then')\n\
+        lock.flush()\n\
+        open(sys.argv[2], 'w').close()\n\
+        print('in', flush=True)\n\
+        time.sleep(600)\n";
+    Command::new("python3")
+        .args(["-c", script])
+        .arg(&lock)
+        .arg(repo.join(".git/refs/heads/record.lock"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// A process holding an flock on `path` until it is killed.
+fn holding_flock(path: &Path) -> std::process::Child {
+    let script = "import fcntl, os, sys, time\n\
+        fd = os.open(sys.argv[1], os.O_RDONLY)\n\
+        fcntl.flock(fd, fcntl.LOCK_EX)\n\
+        print('in', flush=True)\n\
+        time.sleep(600)\n";
+    Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_until_inside(child: &mut std::process::Child) {
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "in", "the holder took the lock");
+}
+
+/// A lock whose holder is alive (stalled, say) is never broken: the write
+/// waits out its retry budget, names the lock and its holder, exits 6 and
+/// changes nothing; once the holder is gone (killed inside the lock, its
+/// git lock file left behind), the next write clears that file and lands.
 #[test]
-fn a_ref_lock_left_by_a_dead_writer_is_cleared_but_a_fresh_one_is_respected() {
+fn a_ref_lock_is_broken_only_when_its_holder_is_dead() {
+    let repo = new_repo();
+    let r = repo.path();
+    ok(r, &["issue", "add", "-r", REL, "first"]);
+    let before = tip(r, "record");
+    let mut holder = writer_inside_the_lock(r);
+    wait_until_inside(&mut holder);
+    let err = fails(r, &["issue", "add", "-r", REL, "second"], 6);
+    assert!(
+        err.contains(".git/statebox/locks/refs/heads/record")
+            && err.contains(&format!("pid {}", holder.id())),
+        "names the lock and its holder: {err}"
+    );
+    assert_eq!(tip(r, "record"), before, "nothing was written");
+    let git_lock = r.join(".git/refs/heads/record.lock");
+    assert!(git_lock.exists(), "a live holder's git lock stays");
+
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    ok(r, &["issue", "add", "-r", REL, "second"]);
+    assert!(!git_lock.exists(), "the dead holder's git lock was cleared");
+    assert!(show(r, &format!("record:{PATH}")).contains("second"));
+    git(r, &["fsck", "--strict", "--no-progress"]);
+}
+
+/// git's own `record.lock`, however old, belongs to a git process statebox
+/// cannot see: it is waited for and named, never deleted.
+#[test]
+fn a_git_ref_lock_is_respected_however_old() {
     let repo = new_repo();
     let r = repo.path();
     ok(r, &["issue", "add", "-r", REL, "first"]);
     let lock = r.join(".git/refs/heads/record.lock");
     std::fs::write(&lock, "0000000000000000000000000000000000000000\n").unwrap();
     let status = Command::new("touch")
-        .args(["-d", "1 minute ago"])
+        .args(["-d", "1 hour ago"])
         .arg(&lock)
         .status()
         .unwrap();
     assert!(status.success());
+    let err = fails(r, &["issue", "add", "-r", REL, "second"], 6);
+    assert!(
+        err.contains("refs/heads/record.lock") && err.contains("a git process"),
+        "{err}"
+    );
+    assert!(lock.exists(), "git's lock is not ours to delete");
+    std::fs::remove_file(&lock).unwrap();
     ok(r, &["issue", "add", "-r", REL, "second"]);
-    assert!(!lock.exists(), "the stale lock was removed");
-    assert!(show(r, &format!("record:{PATH}")).contains("second"));
 }
 
 #[test]
@@ -293,10 +379,48 @@ fn only_one_of_many_simultaneous_branch_creations_succeeds() {
             "round {round}: {won} writers all created the branch"
         );
         assert!(
-            results
-                .iter()
-                .all(|r| matches!(r, Ok(_) | Err(BackendError::Stale))),
-            "round {round}"
+            results.iter().all(|r| matches!(
+                r,
+                Ok(_) | Err(BackendError::Stale | BackendError::Locked { .. })
+            )),
+            "round {round}: the others lost the race or found the winner moving the ref"
+        );
+    }
+}
+
+/// `--dir`: a writer holding a release folder's lock makes others wait and
+/// then exit 6 naming the folder; killed, it blocks no one (its lock dies
+/// with it), where a lock file it left would have failed every later write.
+#[test]
+fn a_dir_writer_killed_inside_its_lock_blocks_no_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let write = |text: &str| statebox(dir.path(), &["--dir", d, "issue", "add", "-r", REL, text]);
+    assert!(write("first").status.success());
+    let folder = dir.path().join(PATH).parent().unwrap().to_owned();
+    let mut holder = holding_flock(&folder);
+    wait_until_inside(&mut holder);
+    let blocked = write("second");
+    let stderr = String::from_utf8_lossy(&blocked.stderr);
+    assert_eq!(blocked.status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains(folder.to_str().unwrap()),
+        "names the lock: {stderr}"
+    );
+    assert!(
+        !std::fs::read_to_string(dir.path().join(PATH))
+            .unwrap()
+            .contains("second")
+    );
+
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    for k in 0..3 {
+        let out = write(&format!("after the kill {k}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
         );
     }
 }

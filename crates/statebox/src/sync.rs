@@ -397,7 +397,7 @@ impl SyncedGit {
     /// branch meanwhile.
     fn integrate(&self) -> Result<SyncReport, BackendError> {
         let repo = self.local.repository();
-        for _ in 0..self.retry.attempts {
+        for attempt in 0..self.retry.attempts {
             let Some(remote) = self.tracking_tip()? else {
                 return Ok(SyncReport::default());
             };
@@ -431,15 +431,14 @@ impl SyncedGit {
                         ..SyncReport::default()
                     });
                 }
-                Err(e)
-                    if matches!(
-                        e.code(),
-                        ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked
-                    ) =>
-                {
+                Err(BackendError::Stale) => {
                     tracing::debug!("a local writer moved the branch during integration; again");
                 }
-                Err(e) => return Err(git_error(e)),
+                Err(BackendError::Locked { lock, holder }) => {
+                    tracing::debug!("{lock} is held by {holder}; again");
+                    std::thread::sleep(self.retry.backoff(attempt));
+                }
+                Err(e) => return Err(e),
             }
         }
         Err(BackendError::Remote {

@@ -70,6 +70,22 @@ pub enum WriteError {
         /// How many writes were tried.
         attempts: u32,
     },
+    /// The branch stayed locked through the whole retry budget: a writer
+    /// that is alive but stalled, or a git process. The lock is not broken,
+    /// since its holder may still move the branch.
+    #[error(
+        "gave up after {attempts} attempts to write {path}: {lock} is held by {holder}; nothing was written"
+    )]
+    Locked {
+        /// The state file.
+        path: String,
+        /// The lock file.
+        lock: String,
+        /// Who holds it, as far as statebox can tell.
+        holder: String,
+        /// How many writes were tried.
+        attempts: u32,
+    },
     /// The idempotency key already made another change.
     #[error(transparent)]
     KeyReused(#[from] KeyReused),
@@ -252,6 +268,8 @@ pub fn apply_at(
     let op = &op.stored();
     // The version up to which the key was looked for in vain.
     let mut searched = CasToken(None);
+    // The lock that stopped the last attempt, to name if the budget runs out.
+    let mut locked = None;
     for attempt in 1..=retry.attempts {
         let snapshot = store.read(&path)?;
         // Looked up on every attempt, after the read: a writer that won the
@@ -303,14 +321,29 @@ pub fn apply_at(
             Err(BackendError::Stale) => {
                 let pause = retry.backoff(attempt);
                 tracing::debug!(%path, attempt, ?pause, "lost a write race; re-reading");
+                locked = None;
+                std::thread::sleep(pause);
+            }
+            Err(BackendError::Locked { lock, holder }) => {
+                let pause = retry.backoff(attempt);
+                tracing::debug!(%path, attempt, ?pause, "{lock} is held by {holder}; waiting");
+                locked = Some((lock, holder));
                 std::thread::sleep(pause);
             }
             Err(other) => return Err(other.into()),
         }
     }
-    Err(WriteError::Contention {
-        path,
-        attempts: retry.attempts,
+    Err(match locked {
+        Some((lock, holder)) => WriteError::Locked {
+            path,
+            lock,
+            holder,
+            attempts: retry.attempts,
+        },
+        None => WriteError::Contention {
+            path,
+            attempts: retry.attempts,
+        },
     })
 }
 

@@ -45,15 +45,6 @@ impl DirBackend {
     }
 }
 
-/// Removes the lock file when the write ends, however it ends.
-struct LockGuard(PathBuf);
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
-}
-
 impl Backend for DirBackend {
     fn describe(&self) -> String {
         format!("folder {}", self.root.display())
@@ -76,17 +67,22 @@ impl Backend for DirBackend {
         refuse_links_out(&self.root, &target)?;
         let folder = target.parent().expect("state paths have a folder");
         fs::create_dir_all(folder).map_err(|e| Self::io(folder, e))?;
-        let lock_path = target.with_extension("yaml.lock");
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&lock_path)
-        {
-            Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Err(BackendError::Stale),
-            Err(e) => return Err(Self::io(&lock_path, e)),
-        }
-        let _lock = LockGuard(lock_path);
+        // An OS lock on the release's folder, held until this write ends:
+        // the kernel drops it when its holder dies, so a writer killed here
+        // blocks no one after it (a lock file would stay behind). The
+        // folder, unlike the file, is never replaced, so every writer locks
+        // the same inode.
+        let _lock = fs::File::open(folder)
+            .and_then(|dir| match dir.try_lock() {
+                Ok(()) => Ok(Some(dir)),
+                Err(fs::TryLockError::WouldBlock) => Ok(None),
+                Err(fs::TryLockError::Error(e)) => Err(e),
+            })
+            .map_err(|e| Self::io(folder, e))?
+            .ok_or_else(|| BackendError::Locked {
+                lock: folder.display().to_string(),
+                holder: "another writer of this folder".to_owned(),
+            })?;
         let current = Self::read_file(&target)?;
         if current.as_deref().map(content_version) != base.0 {
             return Err(BackendError::Stale);

@@ -5,6 +5,7 @@
 //! touched, so a write is safe while the user is mid-rebase on another
 //! branch, and the ref lock is the same `.lock` file git itself honours.
 
+use super::ref_lock::{Busy, RefLock};
 use super::{
     Backend, BackendError, CasToken, FoundCommit, GitResult, HistoryEntry, Snapshot, git_error,
 };
@@ -15,8 +16,6 @@ use std::path::Path;
 
 /// The record branch used unless `--branch` names another.
 pub const DEFAULT_BRANCH: &str = "record";
-/// Age after which a ref lock is taken to be abandoned.
-const STALE_LOCK_AGE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// State files on a branch of a local git repository. Writes make
 /// commits and move the branch's ref under its lock; the work tree and
@@ -139,26 +138,6 @@ impl GitBackend {
         }
     }
 
-    /// Writers hold a ref lock for microseconds; one that is seconds old was
-    /// left by a writer killed mid-update, and would block every writer
-    /// after it forever, so it is removed.
-    fn break_stale_lock(&self) {
-        let lock = self
-            .repo
-            .commondir()
-            .join(format!("{}.lock", self.refname()));
-        let age = std::fs::metadata(&lock)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok());
-        if age.is_some_and(|age| age > STALE_LOCK_AGE) && std::fs::remove_file(&lock).is_ok() {
-            tracing::warn!(
-                "removed {}, a ref lock left by a writer that died",
-                lock.display()
-            );
-        }
-    }
-
     /// Every change to a state file on the branch's first-parent history,
     /// oldest first: the read-only view `audit` judges commit by commit.
     pub fn state_file_changes(&self) -> Result<Vec<FileChange>, BackendError> {
@@ -256,15 +235,56 @@ pub struct FileChange {
 /// tests for an existing ref *before* it takes the lock, so two writers
 /// creating the branch at once could both succeed and the first commit be
 /// lost. An all-zero expected id means "must not exist" under the lock.
+///
+/// The move happens under statebox's own lock ([`RefLock`]), which is
+/// what lets a lock left by a killed writer be told from a held one.
+/// `Stale`: another writer moved the ref first (or deleted it); `Locked`:
+/// one is moving it now.
 pub(crate) fn swap_ref(
     repo: &Repository,
     refname: &str,
     new: Oid,
     expected: Option<Oid>,
     message: &str,
-) -> Result<(), git2::Error> {
-    repo.reference_matching(refname, new, true, expected.unwrap_or(Oid::zero()), message)
-        .map(drop)
+) -> Result<(), BackendError> {
+    let _held = RefLock::try_take(repo.commondir(), refname).map_err(|busy| match busy {
+        Busy::Held { lock, holder } => BackendError::Locked {
+            lock: lock.display().to_string(),
+            holder: if holder.is_empty() {
+                "another statebox process".to_owned()
+            } else {
+                format!("statebox {holder}")
+            },
+        },
+        Busy::Io { path, error } => BackendError::Io {
+            path: path.display().to_string(),
+            source: error,
+        },
+    })?;
+    let moved =
+        repo.reference_matching(refname, new, true, expected.unwrap_or(Oid::zero()), message);
+    match moved {
+        Ok(_) => Ok(()),
+        Err(e)
+            if matches!(
+                e.code(),
+                ErrorCode::Modified | ErrorCode::Exists | ErrorCode::NotFound
+            ) =>
+        {
+            Err(BackendError::Stale)
+        }
+        // Not statebox (it holds our lock now): git itself, whose lock is
+        // never deleted here, only waited for.
+        Err(e) if e.code() == ErrorCode::Locked => Err(BackendError::Locked {
+            lock: repo
+                .commondir()
+                .join(format!("{refname}.lock"))
+                .display()
+                .to_string(),
+            holder: "a git process (if none is running, a git crashed: remove the file)".to_owned(),
+        }),
+        Err(e) => Err(git_error(e)),
+    }
 }
 
 /// The commit `refname` points at, or `None` if there is no such ref.
@@ -345,25 +365,8 @@ impl Backend for GitBackend {
             }
             expected = None;
         }
-        let moved = swap_ref(&self.repo, self.refname(), commit, expected, message);
-        match moved {
-            Ok(_) => Ok(version(Some(commit))),
-            // Modified/Exists: another writer moved the branch first. Locked:
-            // one is moving it right now. NotFound: it was deleted under us.
-            Err(e)
-                if matches!(
-                    e.code(),
-                    ErrorCode::Modified | ErrorCode::Exists | ErrorCode::NotFound
-                ) =>
-            {
-                Err(BackendError::Stale)
-            }
-            Err(e) if e.code() == ErrorCode::Locked => {
-                self.break_stale_lock();
-                Err(BackendError::Stale)
-            }
-            Err(e) => Err(git_error(e)),
-        }
+        swap_ref(&self.repo, self.refname(), commit, expected, message)?;
+        Ok(version(Some(commit)))
     }
 
     fn exists(&self) -> Result<bool, BackendError> {

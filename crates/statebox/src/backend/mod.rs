@@ -6,6 +6,7 @@
 mod dir;
 pub(crate) mod git;
 pub mod github;
+mod ref_lock;
 
 pub use dir::DirBackend;
 pub use git::{DEFAULT_BRANCH, FileChange, GitBackend, init_without_ca_bundle};
@@ -55,6 +56,15 @@ pub enum BackendError {
     /// Someone else wrote first; the caller re-reads and re-applies.
     #[error("the file changed since it was read")]
     Stale,
+    /// The branch is being moved by another writer right now; the caller
+    /// waits and tries again, and names the lock if it gives up.
+    #[error("{lock} is held by {holder}")]
+    Locked {
+        /// The lock file.
+        lock: String,
+        /// Who holds it, as far as statebox can tell.
+        holder: String,
+    },
     /// libgit2 failed. Its message is kept as text so that this trait,
     /// which the service and the CLI see, exposes no git2 type.
     #[error("{0}")]
