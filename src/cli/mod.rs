@@ -36,7 +36,8 @@ pub mod exit {
     pub const NOT_FOUND: u8 = 3;
     /// Rejected input: release, task, status, issue text, metadata.
     pub const INVALID_INPUT: u8 = 4;
-    /// A state file on the store is unreadable; nothing was written.
+    /// A state file on the store is unreadable: a write writes nothing,
+    /// `status` names it and shows every other release.
     pub const BAD_STATE: u8 = 5;
     /// Other writers kept winning; the write was not made.
     pub const CONTENTION: u8 = 6;
@@ -478,9 +479,15 @@ impl Context {
     }
 
     /// The release's state, or a not-found error naming where we looked.
+    /// A file that cannot be read is named as a write names it, without
+    /// "nothing was written": a read writes nothing anyway.
     fn require(&self, release: &Release) -> Result<statebox::model::State, CliError> {
         self.ready_to_read()?;
-        write::load(self.store.as_ref(), release)?.ok_or_else(|| {
+        let loaded = write::load(self.store.as_ref(), release).map_err(|e| match e {
+            WriteError::Load(e) => CliError::new(exit::BAD_STATE, e.to_string()),
+            other => other.into(),
+        })?;
+        loaded.ok_or_else(|| {
             CliError::new(
                 exit::NOT_FOUND,
                 format!(

@@ -4,10 +4,12 @@ use super::issue::issue_line;
 use super::printable;
 use super::{CliError, Context, ReleaseArg, exit, print_json};
 use clap::Args;
+use statebox::backend::BackendError;
 use statebox::model::{State, Status};
 use statebox::release::Release;
 use statebox::schema::to_json;
-use statebox::write;
+use statebox::write::{self, WriteError};
+use std::io::ErrorKind;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -120,28 +122,95 @@ impl Summary {
     }
 }
 
+/// A listed state file that `status` cannot show: where, and why.
+struct Unreadable {
+    path: String,
+    reason: String,
+}
+
+/// One listed state file, read: its summary, or why there is none. A
+/// failure that is not this file's own (git, the remote) ends the command.
+fn read_listed(
+    ctx: &Context,
+    path: String,
+    release: Release,
+) -> Result<Result<Summary, Unreadable>, CliError> {
+    let reason = match write::load(ctx.store.as_ref(), &release) {
+        Ok(Some(state)) => return Ok(Ok(Summary { release, state })),
+        // The git store lists every entry of `statebox/` that is named like
+        // a state file, and reads only files: a folder there reads as none.
+        Ok(None) => "is not a file (a folder or other entry stands where the state file should be)"
+            .to_owned(),
+        Err(WriteError::Load(e)) => {
+            // The error names the path itself; the line shows it once.
+            let text = e.to_string();
+            let reason = text.strip_prefix(&format!("{path}: ")).unwrap_or(&text);
+            reason.to_owned()
+        }
+        Err(WriteError::Backend(BackendError::Io { source, .. })) => {
+            if source.kind() == ErrorKind::IsADirectory {
+                "is a folder, not a file".to_owned()
+            } else {
+                format!("cannot be read: {source}")
+            }
+        }
+        Err(other) => return Err(other.into()),
+    };
+    Ok(Err(Unreadable { path, reason }))
+}
+
 pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
     ctx.ready_to_read()?;
     let mut summaries = Vec::new();
+    let mut unreadable = Vec::new();
     for path in ctx.store.list()? {
         let Some(release) = Release::from_path(&path) else {
             continue;
         };
-        let state = write::load(ctx.store.as_ref(), &release)?.ok_or_else(|| {
-            CliError::new(exit::ENVIRONMENT, format!("{path} vanished while listing"))
-        })?;
-        summaries.push(Summary { release, state });
+        match read_listed(ctx, path, release)? {
+            Ok(summary) => summaries.push(summary),
+            Err(bad) => unreadable.push(bad),
+        }
     }
     summaries.sort_by(|a, b| a.release.cmp(&b.release));
+    unreadable.sort_by(|a, b| a.path.cmp(&b.path));
+    // Named before the table, so that a reader of a terminal sees what is
+    // missing from it; scripts get the good releases on stdout regardless.
+    for bad in &unreadable {
+        eprintln!("statebox: {}: {}", printable(&bad.path), bad.reason);
+    }
+    print_summaries(ctx, &summaries, &args, unreadable.is_empty());
+    if unreadable.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(CliError::new(
+        exit::BAD_STATE,
+        format!(
+            "{} state file(s) on {} could not be read (named above); every other release is shown",
+            unreadable.len(),
+            ctx.store.describe()
+        ),
+    ))
+}
+
+fn print_summaries(
+    ctx: &Context,
+    summaries: &[Summary],
+    args: &StatusArgs,
+    nothing_unreadable: bool,
+) {
     if args.json {
         print_json(&serde_json::Value::Array(
             summaries.iter().map(Summary::json).collect(),
         ));
-        return Ok(ExitCode::SUCCESS);
+        return;
     }
     if summaries.is_empty() {
-        println!("no releases on {}", ctx.store.describe());
-        return Ok(ExitCode::SUCCESS);
+        // With unreadable files the store is not empty: stderr says what it holds.
+        if nothing_unreadable {
+            println!("no releases on {}", ctx.store.describe());
+        }
+        return;
     }
     // Pre-releases (4.21.0-rc.1) are longer than X.Y.Z: the column fits
     // the longest.
@@ -155,7 +224,7 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
         "{:<width$} {:<6} {:>5} {:>5} {:>5} {:>6}  {:>6} {:>8}  UPDATED",
         "RELEASE", "HEALTH", "TASKS", "PASS", "FAIL", "ACTIVE", "ISSUES", "BLOCKERS"
     );
-    for s in &summaries {
+    for s in summaries {
         let (open, blockers) = s.open_issues();
         println!(
             "{:<width$} {:<6} {:>5} {:>5} {:>5} {:>6}  {:>6} {:>8}  {}",
@@ -170,7 +239,6 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
             s.state.updated_at
         );
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 pub fn log(ctx: &Context, args: LogArgs) -> Result<ExitCode, CliError> {

@@ -148,46 +148,13 @@ fn bad_metadata_pairs() {
     assert!(err.contains("value of x"), "{err}");
 }
 
-/// Commits `content` as the state file with git itself, bypassing statebox.
-fn commit_raw(repo: &std::path::Path, content: &[u8]) {
-    let blob_path = repo.join("raw.yaml");
-    std::fs::write(&blob_path, content).unwrap();
-    let blob = git(repo, &["hash-object", "-w", "raw.yaml"]);
-    std::fs::remove_file(&blob_path).unwrap();
-    let index = repo.join("raw-index");
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(repo)
-            .env("GIT_INDEX_FILE", &index)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
-    run(&["read-tree", "record"]);
-    run(&[
-        "update-index",
-        "--add",
-        "--cacheinfo",
-        &format!("100644,{blob},{PATH}"),
-    ]);
-    let tree = run(&["write-tree"]);
-    let commit = run(&["commit-tree", &tree, "-p", "record", "-m", "hand edit"]);
-    run(&["update-ref", "refs/heads/record", &commit]);
-}
-
 #[test]
 fn unparseable_yaml_on_the_branch_names_file_and_line() {
     let repo = seeded();
     let good = show(repo.path(), &format!("record:{PATH}"));
     let broken = good.replacen("  status: Pass\n", "  status: Pass: again\n", 1);
     assert_ne!(broken, good);
-    commit_raw(repo.path(), broken.as_bytes());
+    commit_raw(repo.path(), PATH, broken.as_bytes());
     let line = broken
         .lines()
         .position(|l| l.contains("Pass: again"))
@@ -210,6 +177,7 @@ fn a_state_of_the_wrong_shape_is_named() {
     let good = show(repo.path(), &format!("record:{PATH}"));
     commit_raw(
         repo.path(),
+        PATH,
         good.replace("status: Pass", "status: 7").as_bytes(),
     );
     let err = rejected(repo.path(), &["issue", "add", "-r", REL, "x"], 5);
@@ -217,11 +185,12 @@ fn a_state_of_the_wrong_shape_is_named() {
         err.contains(PATH) && err.contains("tasks[0].status"),
         "{err}"
     );
-    commit_raw(repo.path(), b"\xff\xfe not utf-8");
+    commit_raw(repo.path(), PATH, b"\xff\xfe not utf-8");
     let err = rejected(repo.path(), &["issue", "add", "-r", REL, "x"], 5);
     assert!(err.contains("not UTF-8"), "{err}");
     commit_raw(
         repo.path(),
+        PATH,
         good.replace("release: 4.19.1", "release: 4.19.2")
             .as_bytes(),
     );

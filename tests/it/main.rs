@@ -27,6 +27,7 @@ mod reads;
 mod remote;
 mod service;
 mod snapshots;
+mod status_cli;
 mod support;
 mod surface;
 mod sync_rejected;

@@ -101,6 +101,42 @@ pub fn show(repo: &Path, spec: &str) -> String {
     git(repo, &["show", spec])
 }
 
+/// Commits `content` at `path` on the record branch with git's plumbing,
+/// bypassing statebox: how a hand edit, another tool or a damaged branch
+/// puts there what statebox would never write. A `path` inside another
+/// (`X.yaml/note`) makes `X.yaml` a folder.
+pub fn commit_raw(repo: &Path, path: &str, content: &[u8]) {
+    let blob_path = repo.join("raw.yaml");
+    std::fs::write(&blob_path, content).unwrap();
+    let blob = git(repo, &["hash-object", "-w", "raw.yaml"]);
+    std::fs::remove_file(&blob_path).unwrap();
+    let index = repo.join("raw-index");
+    let run = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(repo)
+            .env("GIT_INDEX_FILE", &index)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    run(&["read-tree", "record"]);
+    run(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("100644,{blob},{path}"),
+    ]);
+    let tree = run(&["write-tree"]);
+    let commit = run(&["commit-tree", &tree, "-p", "record", "-m", "hand edit"]);
+    run(&["update-ref", "refs/heads/record", &commit]);
+}
+
 /// `../shared` next to the project, where the fixtures live; None (with a
 /// message) in a user's clone that has no ../shared.
 pub fn shared_dir() -> Option<PathBuf> {
