@@ -335,6 +335,10 @@ impl From<BackendError> for CliError {
                 exit::REMOTE_UNREACHABLE,
                 "\nhint: `statebox sync` delivers them later",
             ),
+            BackendError::RemoteBusy { .. } => (
+                exit::CONTENTION,
+                "\nhint: `statebox sync` delivers them when the remote is quieter",
+            ),
             BackendError::RemoteAhead { .. } => (
                 exit::ENVIRONMENT,
                 "\nhint: `statebox sync` integrates the remote's commits and pushes",

@@ -42,6 +42,11 @@ use git2::{
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
+/// How long a write keeps trying to get its commits onto a remote that
+/// other machines keep pushing to, before it leaves them local (exit 6).
+/// Time, not a count of attempts: rounds take as long as the network does.
+const PUSH_BUDGET: Duration = Duration::from_secs(60);
+
 /// Credential callbacks are called again and again while a server refuses
 /// what they return; after this many the push or fetch gives up.
 const CREDENTIAL_ATTEMPTS: u32 = 3;
@@ -345,38 +350,49 @@ impl SyncedGit {
     }
 
     /// Pushes; on rejection fetches, integrates and pushes again.
+    ///
+    /// A rejected push is answered at once (fetch, replay, push): the
+    /// replayed commits are only worth pushing while the fetched tip is
+    /// fresh, so a pause between replay and push would only lose the race
+    /// again. Backing off comes between rounds, after a second rejection in
+    /// a row, and the rounds stop when [`PUSH_BUDGET`] is spent.
     fn deliver(&self) -> Result<SyncReport, BackendError> {
         let mut report = SyncReport::default();
-        for attempt in 1..=self.retry.attempts {
+        let started = std::time::Instant::now();
+        let mut rounds = 0;
+        loop {
             let pending = self.pending()?;
             if pending == 0 {
                 return Ok(report);
             }
-            match self.push_once()? {
+            rounds += 1;
+            let message = match self.push_once()? {
                 Push::Done => {
                     self.record_pushed()?;
                     report.delivered = pending;
                     return Ok(report);
                 }
-                Push::Rejected(message) => {
-                    tracing::debug!(attempt, %message, "push rejected; fetching and replaying");
-                    self.fetch()?;
-                    let integrated = self.integrate()?;
-                    report.replayed += integrated.replayed;
-                    report.received |= integrated.received;
-                    report.rejected.extend(integrated.rejected);
-                    std::thread::sleep(self.retry.backoff(attempt));
-                }
+                Push::Rejected(message) => message,
+            };
+            if started.elapsed() >= PUSH_BUDGET {
+                return Err(BackendError::RemoteBusy {
+                    remote: self.remote.clone(),
+                    branch: self.local.branch().to_owned(),
+                    pushes: rounds,
+                    seconds: started.elapsed().as_secs(),
+                    pending,
+                });
             }
+            if rounds > 1 {
+                std::thread::sleep(self.retry.backoff(rounds - 1));
+            }
+            tracing::debug!(rounds, %message, "push rejected; fetching and replaying");
+            self.fetch()?;
+            let integrated = self.integrate()?;
+            report.replayed += integrated.replayed;
+            report.received |= integrated.received;
+            report.rejected.extend(integrated.rejected);
         }
-        Err(BackendError::RemoteAhead {
-            remote: self.remote.clone(),
-            reason: format!(
-                "gave up after {} pushes: other machines kept pushing first; {} commit(s) are kept locally",
-                self.retry.attempts,
-                self.pending()?
-            ),
-        })
     }
 
     /// libgit2 updates remote-tracking refs only for the remote's configured

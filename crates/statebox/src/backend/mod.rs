@@ -111,6 +111,23 @@ pub enum BackendError {
         /// What failed.
         reason: String,
     },
+    /// Other machines kept pushing first for the whole time budget: the
+    /// commits are on the local branch, and a later sync delivers them.
+    #[error(
+        "remote '{remote}': gave up after {pushes} push(es) in {seconds} s: other machines kept pushing first; {pending} commit(s) kept locally on branch '{branch}'"
+    )]
+    RemoteBusy {
+        /// The remote's name.
+        remote: String,
+        /// The local branch holding the commits.
+        branch: String,
+        /// Pushes tried.
+        pushes: u32,
+        /// How long they took.
+        seconds: u64,
+        /// How many local commits the remote lacks.
+        pending: usize,
+    },
     /// The remote has commits the local branch lacks; integrating them
     /// (fetch, replay) and pushing again delivers the local ones.
     #[error("remote '{remote}': {reason}")]
