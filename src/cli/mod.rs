@@ -159,6 +159,20 @@ pub enum Command {
     /// Show one release's state
     Show(Stored<read::ShowArgs>),
     /// Table of all releases: health and counts
+    ///
+    /// Health: Red when a task failed (status Fail) or an unresolved blocker
+    /// issue is open; Green otherwise.
+    ///
+    /// Filters combine: a release is shown when it passes every one given.
+    /// --active keeps, per y-stream, only the latest release that has a state
+    /// file, and only while today (UTC) is at most one day past its metadata
+    /// release_date (2026-Mar-25, as the original writes it, or 2026-03-25);
+    /// without a readable date it is not active.
+    ///
+    /// A state file that cannot be read (invalid YAML, a folder in its place)
+    /// is named on stderr with why, every other release is still shown, and
+    /// the exit code is 5. A release named with -r that has no state file is
+    /// named too (exit 3).
     Status(Stored<read::StatusArgs>),
     /// A release's history on the branch
     Log(Stored<read::LogArgs>),

@@ -4,6 +4,7 @@ use super::issue::issue_line;
 use super::printable;
 use super::{CliError, Context, ReleaseArg, exit, print_json};
 use clap::Args;
+use statebox::active;
 use statebox::backend::BackendError;
 use statebox::model::{State, Status};
 use statebox::release::Release;
@@ -24,11 +25,106 @@ pub struct ShowArgs {
     yaml: bool,
 }
 
+/// Filters combine: a release is shown when it passes every one given.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// Only this release, X.Y.Z (repeatable)
+    #[arg(short, long = "release", value_name = "X.Y.Z")]
+    release: Vec<String>,
+    /// Only releases of this y-stream, such as 4.19 (repeatable)
+    #[arg(long = "y-stream", value_name = "X.Y")]
+    y_stream: Vec<String>,
+    /// Only active releases: per y-stream the latest, until one day past its release_date
+    #[arg(long)]
+    active: bool,
     /// Print JSON instead of the human-readable form
     #[arg(long)]
     json: bool,
+}
+
+/// `4.19` (also `04.19`, read as 4.19): the y-stream a release is filed under.
+fn y_stream(text: &str) -> Result<String, CliError> {
+    let numbers = text
+        .split_once('.')
+        .and_then(|(major, minor)| Some((major.parse::<u64>().ok()?, minor.parse::<u64>().ok()?)));
+    match numbers {
+        Some((major, minor)) => Ok(format!("{major}.{minor}")),
+        None => Err(CliError::new(
+            exit::INVALID_INPUT,
+            format!("invalid y-stream '{text}': expected X.Y, such as 4.19"),
+        )),
+    }
+}
+
+/// Which releases `status` shows.
+struct Filters {
+    releases: Vec<Release>,
+    streams: Vec<String>,
+    /// With `--active`: the active releases, and each y-stream's latest
+    /// (an unreadable latest file may be the active one: it is named).
+    active: Option<(Vec<Release>, Vec<Release>)>,
+}
+
+impl Filters {
+    /// `-r` and `--y-stream` checked before anything is read, so that a
+    /// typo is refused (exit 4) whatever the store holds.
+    fn parse(args: &StatusArgs) -> Result<Self, CliError> {
+        Ok(Filters {
+            releases: args
+                .release
+                .iter()
+                .map(|r| r.parse::<Release>())
+                .collect::<Result<_, _>>()?,
+            streams: args
+                .y_stream
+                .iter()
+                .map(|s| y_stream(s))
+                .collect::<Result<_, _>>()?,
+            active: None,
+        })
+    }
+
+    /// `--active`: the rule applied to every release with a state file,
+    /// readable or not.
+    fn find_active(&mut self, summaries: &[Summary], unreadable: &[Unreadable]) {
+        let listed: Vec<Release> = summaries
+            .iter()
+            .map(|s| s.release.clone())
+            .chain(unreadable.iter().map(|u| u.release.clone()))
+            .collect();
+        let release_date = |release: &Release| {
+            let summary = summaries.iter().find(|s| &s.release == release)?;
+            let date = to_json(summary.state.metadata.get("release_date")?);
+            date.as_str().map(str::to_owned)
+        };
+        let active = active::active_releases(&listed, active::today(), |r| {
+            Ok::<_, std::convert::Infallible>(release_date(r))
+        })
+        .unwrap_or_else(|never| match never {});
+        let latest = active::latest_per_stream(&listed);
+        self.active = Some((
+            active.into_iter().cloned().collect(),
+            latest.into_iter().cloned().collect(),
+        ));
+    }
+
+    fn any(&self) -> bool {
+        !self.releases.is_empty() || !self.streams.is_empty() || self.active.is_some()
+    }
+
+    /// Whether `release` passes; `readable` tells a summary from an
+    /// unreadable file, whose `release_date` is unknown.
+    fn pass(&self, release: &Release, readable: bool) -> bool {
+        (self.releases.is_empty() || self.releases.contains(release))
+            && (self.streams.is_empty() || self.streams.contains(&release.stream()))
+            && self.active.as_ref().is_none_or(|(active, latest)| {
+                if readable {
+                    active.contains(release)
+                } else {
+                    latest.contains(release)
+                }
+            })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -124,6 +220,7 @@ impl Summary {
 
 /// A listed state file that `status` cannot show: where, and why.
 struct Unreadable {
+    release: Release,
     path: String,
     reason: String,
 }
@@ -156,10 +253,15 @@ fn read_listed(
         }
         Err(other) => return Err(other.into()),
     };
-    Ok(Err(Unreadable { path, reason }))
+    Ok(Err(Unreadable {
+        release,
+        path,
+        reason,
+    }))
 }
 
 pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
+    let mut filters = Filters::parse(&args)?;
     ctx.ready_to_read()?;
     let mut summaries = Vec::new();
     let mut unreadable = Vec::new();
@@ -172,6 +274,21 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
             Err(bad) => unreadable.push(bad),
         }
     }
+    if args.active {
+        filters.find_active(&summaries, &unreadable);
+    }
+    // A release asked for by name that has no file at all is a typo or a
+    // wrong store, not an empty answer.
+    let missing: Vec<&Release> = filters
+        .releases
+        .iter()
+        .filter(|r| {
+            !summaries.iter().any(|s| &s.release == *r)
+                && !unreadable.iter().any(|u| &u.release == *r)
+        })
+        .collect();
+    summaries.retain(|s| filters.pass(&s.release, true));
+    unreadable.retain(|u| filters.pass(&u.release, false));
     summaries.sort_by(|a, b| a.release.cmp(&b.release));
     unreadable.sort_by(|a, b| a.path.cmp(&b.path));
     // Named before the table, so that a reader of a terminal sees what is
@@ -179,24 +296,40 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
     for bad in &unreadable {
         eprintln!("statebox: {}: {}", printable(&bad.path), bad.reason);
     }
-    print_summaries(ctx, &summaries, &args, unreadable.is_empty());
-    if unreadable.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    Err(CliError::new(
-        exit::BAD_STATE,
-        format!(
-            "{} state file(s) on {} could not be read (named above); every other release is shown",
-            unreadable.len(),
+    for release in &missing {
+        eprintln!(
+            "statebox: release {release} has no state on {}",
             ctx.store.describe()
-        ),
-    ))
+        );
+    }
+    print_summaries(ctx, &summaries, &args, &filters, unreadable.is_empty());
+    if !unreadable.is_empty() {
+        return Err(CliError::new(
+            exit::BAD_STATE,
+            format!(
+                "{} state file(s) on {} could not be read (named above); every other release is shown",
+                unreadable.len(),
+                ctx.store.describe()
+            ),
+        ));
+    }
+    if !missing.is_empty() {
+        return Err(CliError::new(
+            exit::NOT_FOUND,
+            format!(
+                "{} release(s) asked for with -r have no state (named above)\nhint: `statebox status` lists the releases there are",
+                missing.len()
+            ),
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_summaries(
     ctx: &Context,
     summaries: &[Summary],
     args: &StatusArgs,
+    filters: &Filters,
     nothing_unreadable: bool,
 ) {
     if args.json {
@@ -207,7 +340,9 @@ fn print_summaries(
     }
     if summaries.is_empty() {
         // With unreadable files the store is not empty: stderr says what it holds.
-        if nothing_unreadable {
+        if nothing_unreadable && filters.any() {
+            println!("no release on {} passes the filters", ctx.store.describe());
+        } else if nothing_unreadable {
             println!("no releases on {}", ctx.store.describe());
         }
         return;

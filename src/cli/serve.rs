@@ -10,6 +10,7 @@ use super::config::StoreArgs;
 use super::{Cli, CliError, Command, Context, Global, KeyArg, exit};
 use clap::{Args, ValueEnum};
 use serde_json::Value;
+use statebox::active;
 use statebox::config_store::{ConfigStore, Keys, StoreFile};
 use statebox::ingest::{RecordError, Recorder, ScanOptions, Scanner};
 use statebox::model::{Op, State, Status};
@@ -504,6 +505,22 @@ impl StateAccess for Access {
             releases.sort();
             Ok(releases.iter().map(Release::to_string).collect())
         })
+    }
+
+    fn active_releases(&self) -> Result<Vec<String>, Failure> {
+        let releases: Vec<Release> = self
+            .releases()?
+            .iter()
+            .filter_map(|r| r.parse().ok())
+            .collect();
+        let active = active::active_releases(&releases, active::today(), |release| {
+            Ok(self.load(&release.to_string())?.and_then(|loaded| {
+                loaded.json["metadata"]["release_date"]
+                    .as_str()
+                    .map(str::to_owned)
+            }))
+        })?;
+        Ok(active.into_iter().map(Release::to_string).collect())
     }
 
     fn load(&self, release: &str) -> Result<Option<Loaded>, Failure> {

@@ -31,6 +31,17 @@ fn status_table() {
 }
 
 #[test]
+fn status_table_of_two_y_streams() {
+    insta::assert_snapshot!(human(&[
+        "status",
+        "--y-stream",
+        "4.19",
+        "--y-stream",
+        "4.21"
+    ]));
+}
+
+#[test]
 fn show_a_release() {
     insta::assert_snapshot!(human(&["show", "-r", "4.19.40"]));
 }

@@ -150,3 +150,117 @@ fn status_damage_reads_other_than_status_name_the_file_without_claiming_a_write(
     let err = fails(r, &["issue", "add", "-r", "4.19.2", "x"], 5);
     assert!(err.contains("nothing was written"), "{err}");
 }
+
+/// `release_date` `days` from today (UTC), as the original writes it.
+fn release_date(days: i64) -> String {
+    let today = chrono::Utc::now().date_naive();
+    format!(
+        "release_date={}",
+        (today + chrono::Duration::days(days)).format("%Y-%b-%d")
+    )
+}
+
+/// Releases and their `release_date` offsets, far from the one-day edge
+/// so that the day the test runs on does not matter.
+fn filtered_repo() -> tempfile::TempDir {
+    let repo = new_repo();
+    let r = repo.path();
+    for (release, days) in [
+        ("4.19.1", 10),      // active by date, but 4.19.2 is newer
+        ("4.19.2", 10),      // 4.19's latest: active
+        ("4.20.1", -10),     // 4.20's latest, released long ago
+        ("4.21.0-rc.1", 10), // below 4.21.0 by SemVer
+        ("4.21.0", 0),       // 4.21's latest: active
+    ] {
+        ok(r, &["meta", "set", "-r", release, &release_date(days)]);
+    }
+    repo
+}
+
+fn shown(repo: &Path, filters: &[&str]) -> Vec<String> {
+    releases_in(&ok(repo, &[&["status", "--json"], filters].concat()))
+}
+
+#[test]
+fn status_filters_by_release_y_stream_and_activity_and_combines_them() {
+    let repo = filtered_repo();
+    let r = repo.path();
+    assert_eq!(
+        shown(r, &["-r", "4.20.1", "-r", "4.19.1"]),
+        ["4.19.1", "4.20.1"]
+    );
+    assert_eq!(shown(r, &["--y-stream", "4.19"]), ["4.19.1", "4.19.2"]);
+    assert_eq!(
+        shown(r, &["--y-stream", "4.21", "--y-stream", "4.20"]),
+        ["4.20.1", "4.21.0-rc.1", "4.21.0"]
+    );
+    assert_eq!(shown(r, &["--active"]), ["4.19.2", "4.21.0"]);
+    assert_eq!(shown(r, &["--active", "--y-stream", "4.21"]), ["4.21.0"]);
+    assert_eq!(
+        shown(r, &["--y-stream", "4.19", "-r", "4.20.1"]),
+        Vec::<String>::new()
+    );
+    let table = ok(r, &["status", "--active", "-r", "4.19.1"]);
+    assert!(
+        table.contains("no release on") && table.contains("passes the filters"),
+        "{table}"
+    );
+    let table = ok(r, &["status", "--active"]);
+    assert!(
+        table.contains("\n4.19.2 ") && !table.contains("4.19.1"),
+        "{table}"
+    );
+}
+
+#[test]
+fn status_filters_refuse_what_names_nothing() {
+    let repo = filtered_repo();
+    let r = repo.path();
+    let err = fails(r, &["status", "-r", "4.19.1", "-r", "4.19.9"], 3);
+    assert!(err.contains("release 4.19.9 has no state"), "{err}");
+    fails(r, &["status", "-r", "4.19"], 4);
+    let err = fails(r, &["status", "--y-stream", "4.x"], 4);
+    assert!(err.contains("invalid y-stream '4.x'"), "{err}");
+}
+
+/// A damaged file is named when the filters could have shown it, and only then.
+#[test]
+fn status_filters_name_only_the_damage_they_could_have_shown() {
+    let repo = filtered_repo();
+    let r = repo.path();
+    commit_raw(r, "_releases/4.19/statebox/4.19.3.yaml", BROKEN);
+    let out = statebox(r, &["status", "--y-stream", "4.21", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("4.19.3"),
+        "{}",
+        text(&out.stderr)
+    );
+    // 4.19.3 is now 4.19's latest: whether it is active cannot be read.
+    let out = statebox(r, &["status", "--active", "--json"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("4.19.3.yaml: invalid YAML"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(releases_in(&text(&out.stdout)), ["4.21.0"]);
+}
+
+/// The service applies the same rule (one implementation, in the library):
+/// the dashboard's active selection, through `report --active`, shows
+/// exactly the releases `status --active` does.
+#[test]
+fn status_active_and_the_dashboard_agree() {
+    let repo = filtered_repo();
+    let r = repo.path();
+    let html = ok(r, &["report", "--html", "--active"]);
+    let version = regex::Regex::new(r"\b4\.\d+\.\d+(-rc\.1)?\b").unwrap();
+    let mut named: Vec<String> = version
+        .find_iter(&html)
+        .map(|m| m.as_str().to_owned())
+        .collect();
+    named.sort();
+    named.dedup();
+    assert_eq!(named, shown(r, &["--active"]));
+}

@@ -126,6 +126,11 @@ pub trait StateAccess: Send + Sync + 'static {
     fn releases(&self) -> Result<Vec<String>, Failure>;
     /// A release's state; `None` when it has none. Always read at the branch tip.
     fn load(&self, release: &str) -> Result<Option<Loaded>, Failure>;
+    /// The original's `discover_active_releases`: per y-stream the latest
+    /// release, kept while today is at most one day past its `release_date`.
+    /// The rule is the library's (`statebox::active`), which `statebox
+    /// status --active` applies too.
+    fn active_releases(&self) -> Result<Vec<String>, Failure>;
     /// Applies a change compare-and-swap, as the CLI does. With an
     /// idempotency key whose write is on the branch already, answers with
     /// that write instead (a bad key is `Rejected`).

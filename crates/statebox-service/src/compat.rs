@@ -425,7 +425,7 @@ pub fn get_release_metadata(access: &dyn StateAccess, p: ReleaseParams) -> Strin
 }
 
 pub fn discover_active_releases(access: &dyn StateAccess) -> String {
-    dumps(&match views::active_releases(access) {
+    dumps(&match access.active_releases() {
         Ok(releases) => object(vec![("releases", json!(releases))]),
         Err(e) => object(vec![("error", json!(e.message)), ("releases", json!([]))]),
     })

@@ -316,7 +316,7 @@ fn release_view(
 fn selected(service: &Service, access: &dyn StateAccess) -> Result<Vec<(String, Value)>, Failure> {
     let mut releases = match &service.options().selection {
         Selection::All => access.releases()?,
-        Selection::Active => views::active_releases(access)?,
+        Selection::Active => access.active_releases()?,
         Selection::Chosen(chosen) => chosen.clone(),
     };
     releases.sort_by_key(|r| std::cmp::Reverse(views::version_key(r)));

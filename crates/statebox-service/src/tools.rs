@@ -482,7 +482,10 @@ pub async fn call(
         }
         "statebox_active_releases" => structured(
             service
-                .call(|a| views::active_releases(a).map(|releases| ActiveOutput { releases }))
+                .call(|a| {
+                    a.active_releases()
+                        .map(|releases| ActiveOutput { releases })
+                })
                 .await,
         ),
         "statebox_init" => {

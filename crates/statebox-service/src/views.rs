@@ -1,7 +1,6 @@
-//! Facts computed from a state's JSON: summaries, issue filters, the
-//! active-release rule. Shared by the tools, the API and the dashboard.
+//! Facts computed from a state's JSON: summaries, issue filters. Shared by
+//! the tools, the API and the dashboard.
 
-use crate::access::{Failure, StateAccess};
 use serde_json::{Value, json};
 
 pub fn tasks(state: &Value) -> &[Value] {
@@ -94,47 +93,4 @@ pub fn version_key(release: &str) -> Vec<u64> {
         .split(['.', '-'])
         .map(|p| p.parse().unwrap_or(0))
         .collect()
-}
-
-pub fn stream(release: &str) -> String {
-    release.split('.').take(2).collect::<Vec<_>>().join(".")
-}
-
-/// `release_date` as the original parses it (`2026-Jul-01`); ISO dates too.
-pub fn release_date(text: &str) -> Option<chrono::NaiveDate> {
-    let text = text.trim();
-    chrono::NaiveDate::parse_from_str(text, "%Y-%b-%d")
-        .or_else(|_| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d"))
-        .ok()
-}
-
-/// The original's `discover_active_releases`: per y-stream the latest
-/// release, kept while today is at most one day past its `release_date`.
-pub fn active_releases(access: &dyn StateAccess) -> Result<Vec<String>, Failure> {
-    let releases = access.releases()?;
-    let mut latest: Vec<String> = Vec::new();
-    for release in releases {
-        match latest.last_mut() {
-            Some(last) if stream(last) == stream(&release) => {
-                if version_key(&release) > version_key(last) {
-                    *last = release;
-                }
-            }
-            _ => latest.push(release),
-        }
-    }
-    let today = chrono::Utc::now().date_naive();
-    let mut active = Vec::new();
-    for release in latest {
-        let Some(loaded) = access.load(&release)? else {
-            continue;
-        };
-        let date = loaded.json["metadata"]["release_date"]
-            .as_str()
-            .and_then(release_date);
-        if date.is_some_and(|d| today <= d + chrono::Days::new(1)) {
-            active.push(release);
-        }
-    }
-    Ok(active)
 }

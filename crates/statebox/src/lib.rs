@@ -3,6 +3,7 @@
 
 #![deny(missing_docs)]
 
+pub mod active;
 pub mod audit;
 pub mod backend;
 pub mod branch;
