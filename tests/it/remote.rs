@@ -166,10 +166,33 @@ fn missing_effects(
 
 #[test]
 fn four_clones_racing_through_one_remote_lose_nothing() {
+    clones_racing_through(|setup| setup.remote.daemon.url("remote.git"));
+}
+
+/// libgit2's local transport moves the remote's ref without
+/// compare-and-swap; a push to a path on this machine must be as safe as
+/// one through a server.
+#[test]
+fn four_clones_racing_through_a_local_path_remote_lose_nothing() {
+    clones_racing_through(|setup| setup.remote.bare().display().to_string());
+}
+
+#[test]
+fn four_clones_racing_through_a_file_url_remote_lose_nothing() {
+    clones_racing_through(|setup| format!("file://{}", setup.remote.bare().display()));
+}
+
+fn clones_racing_through(origin: impl Fn(&Setup) -> String) {
     const CLONES: usize = 4;
     const WRITES: usize = 25;
     let setup = Setup::new(&all_task_names(CLONES, WRITES));
     let clones: Vec<tempfile::TempDir> = (0..CLONES).map(|_| setup.remote.new_clone()).collect();
+    for clone in &clones {
+        git(
+            clone.path(),
+            &["remote", "set-url", "origin", &origin(&setup)],
+        );
+    }
     let failures: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = clones
             .iter()

@@ -42,6 +42,18 @@ use git2::{
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
+/// The folder of a remote on this machine: a `file://` URL or a path (an
+/// scp-like `host:path` is ssh, not a path).
+fn local_path(url: &str) -> Option<std::path::PathBuf> {
+    if let Some(path) = url.strip_prefix("file://") {
+        return Some(path.into());
+    }
+    let scp_like = url
+        .split_once(':')
+        .is_some_and(|(host, _)| !host.contains('/'));
+    (!url.contains("://") && !scp_like).then(|| url.into())
+}
+
 /// How long a write keeps trying to get its commits onto a remote that
 /// other machines keep pushing to, before it leaves them local (exit 6).
 /// Time, not a count of attempts: rounds take as long as the network does.
@@ -283,6 +295,9 @@ impl SyncedGit {
 
     fn push_once(&self) -> Result<Push, BackendError> {
         let mut remote = self.local.repository().find_remote(&self.remote).or_git()?;
+        if let Some(path) = remote.url().and_then(local_path) {
+            return self.push_to_path(&path);
+        }
         let tries = Cell::new(0);
         let rejected = RefCell::new(None);
         let mut callbacks = self.callbacks(&tries);
@@ -305,6 +320,59 @@ impl SyncedGit {
             (Err(e), _) => Err(self.unreachable(&e)),
             (Ok(()), Some(message)) => Ok(Push::Rejected(message)),
             (Ok(()), None) => Ok(Push::Done),
+        }
+    }
+
+    /// A push to a repository on this machine. libgit2's local transport
+    /// checks for a fast-forward, then moves the remote's ref without
+    /// compare-and-swap, so a commit landing there in between is lost
+    /// while both writers report success. statebox copies the objects
+    /// itself and moves the ref as it moves its own: under the remote's
+    /// ref lock, only if it is still at the tip last fetched.
+    fn push_to_path(&self, path: &std::path::Path) -> Result<Push, BackendError> {
+        let local = self.local.repository();
+        let remote = git2::Repository::open(path).map_err(|e| self.unreachable(&e))?;
+        let Some(tip) = self.local.tip()? else {
+            return Ok(Push::Done);
+        };
+        let fetched = self.tracking_tip()?;
+        let mut walk = local.revwalk().or_git()?;
+        walk.push(tip).or_git()?;
+        if let Some(fetched) = fetched {
+            walk.hide(fetched).or_git()?;
+        }
+        let mut pack = local.packbuilder().or_git()?;
+        pack.insert_walk(&mut walk).or_git()?;
+        let odb = remote.odb().or_git()?;
+        let mut writer = odb.packwriter().or_git()?;
+        let mut failed = None;
+        pack.foreach(
+            |chunk| match std::io::Write::write_all(&mut writer, chunk) {
+                Ok(()) => true,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            },
+        )
+        .or_git()?;
+        if let Some(source) = failed {
+            return Err(BackendError::Io {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+        writer.commit().or_git()?;
+        let refname = self.local.refname();
+        match crate::backend::git::swap_ref(&remote, refname, tip, fetched, "statebox: push") {
+            Ok(()) => Ok(Push::Done),
+            Err(BackendError::Stale) => Ok(Push::Rejected(
+                "the remote's branch moved since it was fetched".to_owned(),
+            )),
+            Err(BackendError::Locked { lock, holder }) => {
+                Ok(Push::Rejected(format!("{lock} is held by {holder}")))
+            }
+            Err(e) => Err(e),
         }
     }
 
