@@ -7,7 +7,7 @@ use super::{CliError, Context, ReleaseArg, exit};
 use clap::Args;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use statebox::ingest::RecordError;
-use statebox::ingest::live::{LiveError, LiveOptions, Session, SignalSender, Target};
+use statebox::ingest::live::{Ending, LiveError, LiveOptions, Session, SignalSender, Target};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -108,11 +108,18 @@ fn session<'a>(
     Ok(session)
 }
 
+fn written(ending: &Ending, release: &ReleaseArg) {
+    tracing::info!("{} commit(s) written", ending.commits);
+    if ending.created_file {
+        super::note_created(&release.release);
+    }
+}
+
 pub fn ingest(ctx: &Context, args: IngestArgs) -> Result<ExitCode, CliError> {
     let session = session(ctx, &args.release, args.task, args.strict)?;
     let echo: Option<Box<dyn Write + Send>> = args.tee.then(|| Box::new(std::io::stdout()) as _);
     let ending = session.ingest(std::io::stdin(), echo).map_err(live_error)?;
-    tracing::info!("{} commit(s) written", ending.commits);
+    written(&ending, &args.release);
     Ok(match ending.signal {
         Some(signal) => ExitCode::from(128 + signal as u8),
         None => ExitCode::SUCCESS,
@@ -125,7 +132,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, CliError> {
     let ending = session
         .run(&args.command, forward_signal)
         .map_err(live_error)?;
-    tracing::info!("{} commit(s) written", ending.commits);
+    written(&ending, &args.release);
     let status = ending.child.expect("a run ends after its child exits");
     Ok(match (status.code(), status.signal()) {
         (Some(code), _) => ExitCode::from(code as u8),

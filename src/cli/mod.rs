@@ -542,6 +542,13 @@ fn open_git(global: &Global) -> Result<GitBackend, CliError> {
     })
 }
 
+/// Says on stderr that a write created `release`'s state file.
+fn note_created(release: &str) {
+    eprintln!(
+        "statebox: release {release} had no state file; this write created it (`statebox init` sets its metadata)"
+    );
+}
+
 /// Prints a write's outcome: what changed, or that nothing needed to. A
 /// write to a release without a state file creates it, as the original's
 /// did; stderr says so, so a mistyped release does not pass unnoticed.
@@ -553,10 +560,7 @@ fn report(outcome: &write::Outcome) {
         );
     }
     if outcome.created_without_init {
-        eprintln!(
-            "statebox: release {} had no state file; this write created it (`statebox init` sets its metadata)",
-            outcome.state.release
-        );
+        note_created(&outcome.state.release);
     }
     match &outcome.written {
         Some(version) => {

@@ -2,6 +2,8 @@
 
 use crate::support::*;
 use serde_json::Value as Json;
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 const REL: &str = "4.19.1";
 const PATH: &str = "_releases/4.19/statebox/4.19.1.yaml";
@@ -864,4 +866,65 @@ fn a_write_that_creates_the_state_file_says_so() {
     assert!(!String::from_utf8_lossy(&again.stderr).contains("had no state file"));
     let init = statebox(r, &["init", "-r", "4.19.2"]);
     assert!(init.status.success() && init.stderr.is_empty());
+}
+
+/// `ingest` and `run` write as the output arrives; the first of their
+/// writes to a release without a state file says so, as `task set` does.
+#[test]
+fn ingest_and_run_say_when_they_created_the_state_file() {
+    let repo = new_repo();
+    let r = repo.path();
+    let line = "2026-06-25T13:00:00Z: INFO: task [Stage Testing] status is changed to [Pass]\n";
+    let ingest = Command::new(statebox_bin())
+        .current_dir(r)
+        .args(["ingest", "-r", "4.19.7"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    ingest
+        .stdin
+        .as_ref()
+        .unwrap()
+        .write_all(line.as_bytes())
+        .unwrap();
+    let out = ingest.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("release 4.19.7 had no state file; this write created it"),
+        "{stderr}"
+    );
+    let again = statebox(
+        r,
+        &[
+            "run",
+            "-r",
+            "4.19.7",
+            "--",
+            "sh",
+            "-c",
+            &format!("printf '{}'", line.trim_end()),
+        ],
+    );
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("had no state file"));
+    let run = statebox(
+        r,
+        &[
+            "run",
+            "-r",
+            "4.19.8",
+            "--",
+            "sh",
+            "-c",
+            &format!("echo '{}'", line.trim_end()),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("release 4.19.8 had no state file; this write created it"),
+        "{stderr}"
+    );
 }

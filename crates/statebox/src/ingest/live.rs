@@ -92,6 +92,8 @@ pub struct Ending {
     pub child: Option<ExitStatus>,
     /// Commits written.
     pub commits: usize,
+    /// One of them created the release's state file.
+    pub created_file: bool,
 }
 
 /// Hands signals the caller caught to a running session.
@@ -196,6 +198,7 @@ impl<'a> Session<'a> {
             signal: None,
             child: None,
             commits: 0,
+            created_file: false,
         };
         let mut events = Vec::new();
         let mut failure = None;
@@ -251,6 +254,7 @@ impl<'a> Session<'a> {
         recorder.push(events.drain(..))?;
         recorder.flush()?;
         ending.commits = recorder.commits;
+        ending.created_file = recorder.created_file;
         Ok(ending)
     }
 }

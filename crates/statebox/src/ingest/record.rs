@@ -44,6 +44,10 @@ pub struct Recorder<'a> {
     warned: HashSet<String>,
     /// Commits made so far.
     pub commits: usize,
+    /// Whether one of them created the release's state file (no `init`
+    /// came first), which the user should hear of: a mistyped release
+    /// would otherwise pass unnoticed.
+    pub created_file: bool,
 }
 
 impl<'a> Recorder<'a> {
@@ -65,6 +69,7 @@ impl<'a> Recorder<'a> {
             burst_started: None,
             warned: HashSet::new(),
             commits: 0,
+            created_file: false,
         }
     }
 
@@ -153,6 +158,7 @@ impl<'a> Recorder<'a> {
         )?;
         if outcome.written.is_some() {
             self.commits += 1;
+            self.created_file |= outcome.created_without_init;
             tracing::info!("{}", outcome.message.lines().next().unwrap_or_default());
         }
         Ok(())
