@@ -349,6 +349,10 @@ impl From<BackendError> for CliError {
                 exit::REMOTE_UNREACHABLE,
                 "\nhint: `statebox sync` delivers them later",
             ),
+            BackendError::CheckedOut { .. } => (
+                exit::ENVIRONMENT,
+                "\nhint: commit or stash those changes there (git status shows them), then write again",
+            ),
             BackendError::RemoteBusy { .. } => (
                 exit::CONTENTION,
                 "\nhint: `statebox sync` delivers them when the remote is quieter",

@@ -95,6 +95,30 @@ impl GitBackend {
         })
     }
 
+    /// The work trees (the main one, linked ones) that have the branch
+    /// checked out: a write moves their HEAD, so their index and file must
+    /// follow, or git shows the write there as a staged revert that the
+    /// next `git commit` would make.
+    fn checkouts(&self) -> Result<Vec<Repository>, BackendError> {
+        let mut trees = vec![Repository::open(self.repo.commondir()).or_git()?];
+        for name in self.repo.worktrees().or_git()?.iter().flatten() {
+            if let Ok(tree) = self
+                .repo
+                .find_worktree(name)
+                .and_then(|w| Repository::open(w.path()))
+            {
+                trees.push(tree);
+            }
+        }
+        trees.retain(|tree| {
+            !tree.is_bare()
+                && tree
+                    .find_reference("HEAD")
+                    .is_ok_and(|head| head.symbolic_target() == Some(self.refname()))
+        });
+        Ok(trees)
+    }
+
     /// The branch's short name.
     pub fn branch(&self) -> &str {
         &self.branch
@@ -287,6 +311,55 @@ pub(crate) fn swap_ref(
     }
 }
 
+/// A write may move a checked-out branch only if the file is as its HEAD
+/// has it, in the index and in the work tree: anything else is the user's
+/// work, which the write would overwrite.
+fn refuse_local_changes(
+    checkout: &Repository,
+    branch: &str,
+    path: &str,
+) -> Result<(), BackendError> {
+    let worktree = checkout.workdir().unwrap_or(checkout.path());
+    match checkout.status_file(Path::new(path)) {
+        Ok(status) if status.is_empty() => Ok(()),
+        Err(e) if e.code() == ErrorCode::NotFound => Ok(()),
+        Ok(_) => Err(BackendError::CheckedOut {
+            branch: branch.to_owned(),
+            worktree: worktree.display().to_string(),
+            path: path.to_owned(),
+        }),
+        Err(e) => Err(git_error(e)),
+    }
+}
+
+/// After a write to a checked-out branch: the file and its index entry as
+/// the new commit has them, so the work tree stays clean. The commit has
+/// landed whatever happens here; a failure is reported, not undone.
+fn follow_in_checkout(checkout: &Repository, path: &str, content: &[u8]) {
+    let Some(workdir) = checkout.workdir() else {
+        return;
+    };
+    let file = workdir.join(path);
+    let updated = file
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|_| std::fs::write(&file, content))
+        .map_err(|e| e.to_string())
+        .and_then(|_| stage(checkout, path).map_err(|e| e.message().to_owned()));
+    if let Err(reason) = updated {
+        tracing::warn!(
+            "the write landed, but {} could not follow it ({reason}): `git reset --hard` there shows the branch as it is",
+            file.display()
+        );
+    }
+}
+
+fn stage(checkout: &Repository, path: &str) -> Result<(), git2::Error> {
+    let mut index = checkout.index()?;
+    index.add_path(Path::new(path))?;
+    index.write()
+}
+
 /// The commit `refname` points at, or `None` if there is no such ref.
 fn resolve(repo: &Repository, refname: &str) -> Result<Option<Oid>, BackendError> {
     match repo.refname_to_id(refname) {
@@ -343,6 +416,10 @@ impl Backend for GitBackend {
                 .find_tree(self.repo.treebuilder(None).or_git()?.write().or_git()?)
                 .or_git()?,
         };
+        let checkouts = self.checkouts()?;
+        for checkout in &checkouts {
+            refuse_local_changes(checkout, &self.branch, path)?;
+        }
         let blob = self.repo.blob(content).or_git()?;
         let mut update = git2::build::TreeUpdateBuilder::new();
         update.upsert(path, blob, FileMode::Blob);
@@ -366,6 +443,9 @@ impl Backend for GitBackend {
             expected = None;
         }
         swap_ref(&self.repo, self.refname(), commit, expected, message)?;
+        for checkout in &checkouts {
+            follow_in_checkout(checkout, path, content);
+        }
         Ok(version(Some(commit)))
     }
 

@@ -95,6 +95,20 @@ pub enum BackendError {
         /// How many local commits the remote lacks.
         pending: usize,
     },
+    /// The branch is checked out in a work tree where the file has changes
+    /// of the user's (in the index or the work tree) that a write would
+    /// overwrite; nothing was written.
+    #[error(
+        "branch '{branch}' is checked out in {worktree}, where {path} has uncommitted changes; writing would overwrite them, so nothing was written"
+    )]
+    CheckedOut {
+        /// The record branch.
+        branch: String,
+        /// The work tree.
+        worktree: String,
+        /// The state file.
+        path: String,
+    },
     /// The GitHub API refused or failed a request.
     #[error("GitHub {repo}: {reason}")]
     GitHub {
