@@ -376,6 +376,38 @@ fn print_summaries(
     }
 }
 
+/// What each entry's commit changed, read from the file before and after
+/// it (the entry after it in `entries`, which runs newest first, holds the
+/// version before); `None` for a store that keeps no file versions.
+fn changes_of(
+    ctx: &Context,
+    path: &str,
+    entries: &[statebox::backend::HistoryEntry],
+) -> Result<Vec<Option<Vec<String>>>, CliError> {
+    let mut states = Vec::with_capacity(entries.len() + 1);
+    for entry in entries {
+        let state = match ctx.store.read_at(path, &entry.commit) {
+            Err(BackendError::Unsupported(_)) => return Ok(vec![None; entries.len()]),
+            other => other?.map(|bytes| write::decode(path, &bytes)),
+        };
+        states.push(state);
+    }
+    states.push(None);
+    Ok(states
+        .windows(2)
+        .map(|pair| {
+            Some(match pair {
+                [Some(Err(e)), _] | [_, Some(Err(e))] => vec![format!("(cannot tell: {e})")],
+                [after, before] => statebox::model::describe_changes(
+                    before.as_ref().and_then(|s| s.as_ref().ok()),
+                    after.as_ref().and_then(|s| s.as_ref().ok()),
+                ),
+                _ => unreachable!("windows of two"),
+            })
+        })
+        .collect())
+}
+
 pub fn log(ctx: &Context, args: LogArgs) -> Result<ExitCode, CliError> {
     let release = args.release.parse()?;
     ctx.ready_to_read()?;
@@ -389,10 +421,22 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<ExitCode, CliError> {
             ),
         ));
     }
+    let changes = changes_of(ctx, &release.path(), &entries)?;
     if args.json {
-        print_json(&serde_json::to_value(&entries).expect("history serializes"));
+        let entries: Vec<serde_json::Value> = entries
+            .iter()
+            .zip(&changes)
+            .map(|(entry, changes)| {
+                let mut json = serde_json::to_value(entry).expect("history serializes");
+                if let Some(changes) = changes {
+                    json["changes"] = serde_json::json!(changes);
+                }
+                json
+            })
+            .collect();
+        print_json(&serde_json::Value::Array(entries));
     } else {
-        for e in &entries {
+        for (e, changes) in entries.iter().zip(&changes) {
             println!(
                 "{} {} {:<16} {}",
                 &e.commit[..12],
@@ -400,6 +444,9 @@ pub fn log(ctx: &Context, args: LogArgs) -> Result<ExitCode, CliError> {
                 printable(&e.author),
                 printable(&e.message)
             );
+            for change in changes.iter().flatten() {
+                println!("    {}", printable(change));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -273,3 +273,60 @@ fn reads_through_a_remote_fetch_first_and_say_when_they_could_not() {
         "never claims to be synced: {stdout}{stderr}"
     );
 }
+
+/// `log` says what each commit changed, read from the file, not from its
+/// subject: a commit titled for one task that also rewinds another (as the
+/// Python writer's lost updates do) shows both.
+#[test]
+fn log_says_what_each_commit_changed_from_the_file() {
+    let repo = new_repo();
+    let r = repo.path();
+    let path = "_releases/4.19/statebox/4.19.1.yaml";
+    ok(r, &["init", "-r", REL]);
+    ok(
+        r,
+        &[
+            "task",
+            "set",
+            "-r",
+            REL,
+            "take-ownership",
+            "--status",
+            "Pass",
+        ],
+    );
+    let before_pass = git(r, &["show", &format!("record~1:{path}")]);
+    ok(
+        r,
+        &[
+            "task",
+            "set",
+            "-r",
+            REL,
+            "stage-testing",
+            "--status",
+            "In Progress",
+        ],
+    );
+    // A stale writer: its copy predates take-ownership's Pass.
+    let stale = before_pass.replace("tasks: []", "tasks:\n- name: stage-testing\n  status: Pass\n  started_at: '2026-06-25T13:00:00Z'\n  completed_at: '2026-06-25T14:00:00Z'\n  result: null");
+    assert_ne!(stale, before_pass, "the stale copy has the task");
+    commit_raw(r, path, format!("{stale}\n").as_bytes());
+    let log = ok(r, &["log", "-r", REL]);
+    let newest: Vec<&str> = log.lines().take(3).collect();
+    assert!(
+        newest[1].contains("stage-testing: In Progress → Pass"),
+        "{log}"
+    );
+    assert!(
+        newest[2].contains("take-ownership: reset (Pass → Not Started)"),
+        "{log}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(r, &["log", "-r", REL, "--json"])).unwrap();
+    assert_eq!(json[0]["changes"].as_array().unwrap().len(), 2, "{json}");
+    assert_eq!(
+        json.as_array().unwrap().last().unwrap()["changes"][0],
+        "file created"
+    );
+}

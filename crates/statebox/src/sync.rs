@@ -675,6 +675,10 @@ impl Backend for SyncedGit {
         self.local.history(path)
     }
 
+    fn read_at(&self, path: &str, commit: &str) -> Result<Option<Vec<u8>>, BackendError> {
+        self.local.read_at(path, commit)
+    }
+
     /// A write found here may have been committed by a process that died
     /// before pushing it: deliver it first, as its write would have, and
     /// look again, since delivering may replay it as a new commit.

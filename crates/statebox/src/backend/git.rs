@@ -487,6 +487,17 @@ impl Backend for GitBackend {
         Ok(paths)
     }
 
+    fn read_at(&self, path: &str, commit: &str) -> Result<Option<Vec<u8>>, BackendError> {
+        let commit = self
+            .repo
+            .find_commit(Oid::from_str(commit).or_git()?)
+            .or_git()?;
+        match Self::blob_at(&commit.tree().or_git()?, path) {
+            Some(id) => Ok(Some(self.repo.find_blob(id).or_git()?.content().to_vec())),
+            None => Ok(None),
+        }
+    }
+
     fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, BackendError> {
         let Some(tip) = self.tip()? else {
             return Ok(Vec::new());

@@ -230,6 +230,14 @@ pub trait Backend {
         Err(BackendError::Unsupported("history"))
     }
 
+    /// The file as commit `commit` (one of [`Backend::history`]'s) left it,
+    /// so a log can say what each commit changed.
+    fn read_at(&self, _path: &str, _commit: &str) -> Result<Option<Vec<u8>>, BackendError> {
+        Err(BackendError::Unsupported(
+            "reading a file as a commit left it",
+        ))
+    }
+
     /// Among the branch's newest `limit` commits, the newest whose message
     /// `matches`, with `path` as that commit left it. Commits reachable from
     /// `searched` (a version an earlier call already looked through) are

@@ -3,10 +3,12 @@
 //! Typed fields for what statebox reasons about; every key it does not know
 //! is kept, in its place, so a rewrite never drops data another tool wrote.
 
+mod changes;
 mod key_order;
 mod ops;
 mod part;
 
+pub use changes::describe_changes;
 pub use ops::{Applied, Op, OpError, Restoration, merge_metadata};
 pub use part::Part;
 
