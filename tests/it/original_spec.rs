@@ -844,3 +844,177 @@ fn release_versions_are_what_semver_version_parse_accepts() {
         assert_eq!(v.parse::<Release>().is_ok(), accepted, "{v:?}");
     }
 }
+
+// Ported once `meta set`'s typing rule and `issue list`'s filters landed.
+
+fn issues(r: &std::path::Path, filters: &[&str]) -> Vec<Json> {
+    let args = [&["issue", "list", "-r", REL, "--json"][..], filters].concat();
+    serde_json::from_str::<Json>(&ok(r, &args))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn add_issue(r: &std::path::Path, text: &str, blocker: bool, tasks: &[&str]) {
+    let mut args = vec!["issue", "add", "-r", REL, text, "--allow-unknown-task"];
+    if blocker {
+        args.push("--blocker");
+    }
+    for task in tasks {
+        args.extend(["--task", task]);
+    }
+    ok(r, &args);
+}
+
+#[test]
+fn test_update_metadata() {
+    let repo = new_repo();
+    let r = repo.path();
+    ok(r, &["init", "-r", REL]);
+    ok(
+        r,
+        &[
+            "meta",
+            "set",
+            "-r",
+            REL,
+            "qe_owner=owner@redhat.com",
+            "jira_ticket=ART-123",
+            "release_date=2025-02-01",
+        ],
+    );
+    let metadata = &state(r)["metadata"];
+    // Deliberate difference: e-mails are masked in metadata too.
+    assert_eq!(metadata["qe_owner"], "[EMAIL_REDACTED]");
+    assert_eq!(metadata["jira_ticket"], "ART-123");
+    assert_eq!(metadata["release_date"], "2025-02-01");
+    // A string as the original wrote it: PyYAML reads it back as text,
+    // not as a date its to_json() cannot serialize.
+    assert!(show(r, &format!("record:{PATH}")).contains("release_date: '2025-02-01'"));
+}
+
+#[test]
+fn test_update_metadata_nested_dict_merge() {
+    let repo = new_repo();
+    let r = repo.path();
+    ok(r, &["init", "-r", REL]);
+    ok(
+        r,
+        &[
+            "meta",
+            "set",
+            "-r",
+            REL,
+            "advisory_ids.rpm=111",
+            "candidate_builds.x86_64=build-1",
+        ],
+    );
+    ok(
+        r,
+        &[
+            "meta",
+            "set",
+            "-r",
+            REL,
+            "advisory_ids.rhcos=222",
+            "advisory_ids.microshift=333",
+            "candidate_builds.aarch64=build-2",
+        ],
+    );
+    let metadata = &state(r)["metadata"];
+    assert_eq!(metadata["advisory_ids"]["rpm"], 111);
+    assert_eq!(metadata["advisory_ids"]["rhcos"], 222);
+    assert_eq!(metadata["advisory_ids"]["microshift"], 333);
+    assert_eq!(metadata["candidate_builds"]["x86_64"], "build-1");
+    assert_eq!(metadata["candidate_builds"]["aarch64"], "build-2");
+}
+
+#[test]
+fn test_get_metadata() {
+    let repo = new_repo();
+    let r = repo.path();
+    ok(r, &["init", "-r", REL]);
+    ok(
+        r,
+        &[
+            "meta",
+            "set",
+            "-r",
+            REL,
+            "qe_owner=owner@redhat.com",
+            "jira_ticket=ART-123",
+        ],
+    );
+    let all: Json = serde_json::from_str(&ok(r, &["meta", "get", "-r", REL, "--json"])).unwrap();
+    assert_eq!(all["qe_owner"], "[EMAIL_REDACTED]");
+    assert_eq!(all["jira_ticket"], "ART-123");
+    let one: Json =
+        serde_json::from_str(&ok(r, &["meta", "get", "-r", REL, "jira_ticket", "--json"])).unwrap();
+    assert_eq!(one, "ART-123");
+}
+
+#[test]
+fn test_get_task_blocker() {
+    let repo = new_repo();
+    let r = repo.path();
+    ok(r, &["init", "-r", REL]);
+    add_issue(r, "Blocker for task1", true, &["task1"]);
+    let blocker = issues(r, &["--blockers", "--task", "task1"]);
+    assert_eq!(blocker.len(), 1);
+    assert_eq!(blocker[0]["issue"], "Blocker for task1");
+    assert!(issues(r, &["--blockers", "--task", "task2"]).is_empty());
+}
+
+#[test]
+fn test_get_issues_filters() {
+    let repo = new_repo();
+    let r = repo.path();
+    ok(r, &["init", "-r", REL]);
+    add_issue(r, "Unresolved blocker 1", true, &["task1"]);
+    add_issue(r, "Unresolved non-blocker", false, &["task2"]);
+    add_issue(r, "Resolved blocker", true, &["task3"]);
+    ok(
+        r,
+        &[
+            "issue",
+            "resolve",
+            "-r",
+            REL,
+            "Resolved blocker",
+            "--resolution",
+            "Fixed",
+        ],
+    );
+    // The original's default lists resolved issues too; statebox's lists
+    // open ones unless --all.
+    assert_eq!(issues(r, &[]).len(), 2, "unresolved_only");
+    assert_eq!(
+        issues(r, &["--all", "--blockers"]).len(),
+        2,
+        "blockers_only"
+    );
+    assert_eq!(
+        issues(r, &["--all", "--task", "task1"]).len(),
+        1,
+        "task_name"
+    );
+    assert_eq!(issues(r, &["--blockers"]).len(), 1, "unresolved blockers");
+}
+
+#[test]
+fn test_get_general_blockers() {
+    let repo = new_repo();
+    let r = repo.path();
+    ok(r, &["init", "-r", REL]);
+    add_issue(r, "General blocker 1", true, &[]);
+    add_issue(r, "Task blocker", true, &["task1"]);
+    add_issue(r, "General blocker 2", true, &[]);
+    let general = issues(r, &["--general", "--blockers"]);
+    assert_eq!(general.len(), 2);
+    assert!(
+        general
+            .iter()
+            .all(|b| b["related_tasks"].as_array().unwrap().is_empty())
+    );
+}
