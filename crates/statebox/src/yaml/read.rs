@@ -35,6 +35,16 @@ pub(crate) fn parse(text: &str) -> Result<Value, ParseError> {
     // PyYAML skips a byte order mark at the start; yaml-rust2 reads it as
     // content.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // A final document end marker (`...`, which PyYAML writes after a
+    // top-level scalar) ends the stream anyway. yaml-rust2 refuses it right
+    // after a top-level block scalar that has an indentation indicator and
+    // only empty lines (`|2+\n\n...`: "wrongly indented line"), so it goes
+    // before scanning.
+    let text = text
+        .strip_suffix("...\n")
+        .or_else(|| text.strip_suffix("..."))
+        .filter(|rest| rest.ends_with('\n'))
+        .unwrap_or(text);
     let marked = text.contains(['\u{85}', '\u{2028}', '\u{2029}']);
     let normalized;
     let text = if marked {
@@ -677,5 +687,14 @@ mod tests {
             Some(&Value::Str("\n\u{2029}".into()))
         );
         assert_eq!(m.get("b"), Some(&Value::Int(1)));
+    }
+
+    #[test]
+    fn a_final_document_end_after_an_empty_indented_block_scalar() {
+        // PyYAML writes "\n" so; the random oracle test found yaml-rust2
+        // refusing it.
+        assert_eq!(parse("|2+\n\n...\n").unwrap(), Value::Str("\n".into()));
+        assert_eq!(parse("--- |2+\n\n\n...\n").unwrap(), Value::Str("\n\n".into()));
+        assert_eq!(parse("a...\n").unwrap(), Value::Str("a...".into()));
     }
 }
