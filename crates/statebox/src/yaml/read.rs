@@ -694,7 +694,10 @@ mod tests {
         // PyYAML writes "\n" so; the random oracle test found yaml-rust2
         // refusing it.
         assert_eq!(parse("|2+\n\n...\n").unwrap(), Value::Str("\n".into()));
-        assert_eq!(parse("--- |2+\n\n\n...\n").unwrap(), Value::Str("\n\n".into()));
+        assert_eq!(
+            parse("--- |2+\n\n\n...\n").unwrap(),
+            Value::Str("\n\n".into())
+        );
         assert_eq!(parse("a...\n").unwrap(), Value::Str("a...".into()));
     }
 }
