@@ -264,3 +264,22 @@ fn status_active_and_the_dashboard_agree() {
     named.dedup();
     assert_eq!(named, shown(r, &["--active"]));
 }
+
+/// The dashboard (and `report --html`) lists releases newest first in
+/// SemVer order, as `status` does: a release candidate below its release.
+#[test]
+fn the_dashboard_lists_releases_newest_first_by_semver() {
+    let repo = filtered_repo();
+    let r = repo.path();
+    let html = ok(r, &["report", "--html"]);
+    let version = regex::Regex::new(r"\b4\.\d+\.\d+(-rc\.1)?\b").unwrap();
+    let mut order: Vec<String> = Vec::new();
+    for found in version.find_iter(&html) {
+        if !order.iter().any(|o| o == found.as_str()) {
+            order.push(found.as_str().to_owned());
+        }
+    }
+    let mut newest_first = shown(r, &[]);
+    newest_first.reverse();
+    assert_eq!(order, newest_first);
+}

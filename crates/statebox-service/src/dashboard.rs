@@ -314,12 +314,15 @@ fn release_view(
 
 /// The releases the selection names, newest first, with their states.
 fn selected(service: &Service, access: &dyn StateAccess) -> Result<Vec<(String, Value)>, Failure> {
+    let order = access.releases()?;
     let mut releases = match &service.options().selection {
-        Selection::All => access.releases()?,
+        Selection::All => order.clone(),
         Selection::Active => access.active_releases()?,
         Selection::Chosen(chosen) => chosen.clone(),
     };
-    releases.sort_by_key(|r| std::cmp::Reverse(views::version_key(r)));
+    // Newest first in the store's version order, where a pre-release comes
+    // before its release: the service does no version arithmetic of its own.
+    releases.sort_by_key(|r| std::cmp::Reverse(order.iter().position(|o| o == r)));
     let mut states = Vec::new();
     for release in releases {
         if let Some(loaded) = access.load(&release)? {

@@ -86,11 +86,3 @@ pub fn summary(release: &str, state: &Value) -> Value {
         "updated_at": state["updated_at"],
     })
 }
-
-/// `X.Y.Z` as numbers, for ordering and grouping.
-pub fn version_key(release: &str) -> Vec<u64> {
-    release
-        .split(['.', '-'])
-        .map(|p| p.parse().unwrap_or(0))
-        .collect()
-}
