@@ -24,37 +24,28 @@ pub fn describe_changes(before: Option<&State>, after: Option<&State>) -> Vec<St
         // A new file's empty metadata keys say nothing.
         let unset = was.is_none() && value.is_null();
         if was != Some(value) && !unset {
-            lines.extend(describe(part, was, Some(value), before, after));
+            lines.extend(describe(part, was, Some(value)));
         }
     }
     for (part, value) in &old {
         if !new.iter().any(|(p, _)| p == part) {
-            lines.extend(describe(part, Some(value), None, before, after));
+            lines.extend(describe(part, Some(value), None));
         }
     }
     lines
 }
 
-fn describe(
-    part: &Part,
-    was: Option<&Value>,
-    now: Option<&Value>,
-    before: Option<&State>,
-    after: Option<&State>,
-) -> Option<String> {
-    let task = |state: Option<&State>, name: &str| state.and_then(|s| s.task(name)).cloned();
-    let issue = |state: Option<&State>, value: Option<&Value>| {
-        value.and(state).and_then(|s| {
-            s.issues
-                .iter()
-                .find(|i| Some(&i.encode()) == value)
-                .cloned()
-        })
-    };
+/// The part's values are what `State::parts` encodes, so they decode back
+/// into the task or issue they were; the states need not be searched.
+fn describe(part: &Part, was: Option<&Value>, now: Option<&Value>) -> Option<String> {
+    let task =
+        |value: Option<&Value>| value.and_then(|v| Task::decode(v.clone(), String::new()).ok());
+    let issue =
+        |value: Option<&Value>| value.and_then(|v| Issue::decode(v.clone(), String::new()).ok());
     Some(match part {
         Part::Task { name } => {
             let status = |t: Option<Task>| t.map_or(Status::NotStarted, |t| t.status);
-            let (from, to) = (status(task(before, name)), status(task(after, name)));
+            let (from, to) = (status(task(was)), status(task(now)));
             match (now, from == to) {
                 (None, _) => format!("{name}: reset ({from} → {to})"),
                 (Some(_), false) => format!("{name}: {from} → {to}"),
@@ -62,7 +53,7 @@ fn describe(
             }
         }
         Part::Issue { .. } => {
-            let (old, new) = (issue(before, was), issue(after, now));
+            let (old, new) = (issue(was), issue(now));
             match (old, new) {
                 (None, Some(new)) => format!("issue added{}: {}", blocker(&new), new.issue),
                 (Some(old), None) => format!("issue removed: {}", old.issue),
