@@ -100,22 +100,28 @@ impl GitBackend {
     /// follow, or git shows the write there as a staged revert that the
     /// next `git commit` would make.
     fn checkouts(&self) -> Result<Vec<Repository>, BackendError> {
-        let mut trees = vec![Repository::open(self.repo.commondir()).or_git()?];
+        // Every write asks, and the branch is almost never checked out: read
+        // the HEAD files, and open a work tree's repository only on a match.
+        let wanted = format!("ref: {}", self.refname());
+        let points_here = |head: std::path::PathBuf| {
+            std::fs::read_to_string(head).is_ok_and(|text| text.trim_end() == wanted)
+        };
+        let common = self.repo.commondir();
+        let mut trees = Vec::new();
+        if points_here(common.join("HEAD")) {
+            trees.push(Repository::open(common).or_git()?);
+        }
         for name in self.repo.worktrees().or_git()?.iter().flatten() {
-            if let Ok(tree) = self
-                .repo
-                .find_worktree(name)
-                .and_then(|w| Repository::open(w.path()))
+            if points_here(common.join("worktrees").join(name).join("HEAD"))
+                && let Ok(tree) = self
+                    .repo
+                    .find_worktree(name)
+                    .and_then(|w| Repository::open(w.path()))
             {
                 trees.push(tree);
             }
         }
-        trees.retain(|tree| {
-            !tree.is_bare()
-                && tree
-                    .find_reference("HEAD")
-                    .is_ok_and(|head| head.symbolic_target() == Some(self.refname()))
-        });
+        trees.retain(|tree| !tree.is_bare());
         Ok(trees)
     }
 
