@@ -69,9 +69,17 @@ pub fn validate(global: &Global, args: ValidateArgs) -> Result<ExitCode, CliErro
     let mut checked = Vec::new();
     if args.files.is_empty() {
         let ctx = Context::open(global)?;
-        for path in ctx.store.list()? {
-            let bytes = ctx.store.read(&path)?.content.unwrap_or_default();
-            checked.push((path.clone(), problems(&path, &bytes)));
+        let listing = ctx.store.listing()?;
+        for path in listing.files {
+            let found = match ctx.store.read(&path) {
+                Ok(snapshot) => problems(&path, &snapshot.content.unwrap_or_default()),
+                Err(e) => vec![format!("{path}: {e}")],
+            };
+            checked.push((path, found));
+        }
+        for entry in listing.misplaced {
+            let problem = format!("{}: {}", entry.path, entry.problem);
+            checked.push((entry.path, vec![problem]));
         }
     } else {
         for file in &args.files {

@@ -265,7 +265,15 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
     ctx.ready_to_read()?;
     let mut summaries = Vec::new();
     let mut unreadable = Vec::new();
-    for path in ctx.store.list()? {
+    let listing = ctx.store.listing()?;
+    // A misplaced entry belongs to no release a filter could pick, so it
+    // is named only when every release is asked for.
+    let misplaced = if filters.any() {
+        &[][..]
+    } else {
+        &listing.misplaced[..]
+    };
+    for path in listing.files {
         let Some(release) = Release::from_path(&path) else {
             continue;
         };
@@ -296,19 +304,23 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
     for bad in &unreadable {
         eprintln!("statebox: {}: {}", printable(&bad.path), bad.reason);
     }
+    for entry in misplaced {
+        eprintln!("statebox: {}: {}", printable(&entry.path), entry.problem);
+    }
     for release in &missing {
         eprintln!(
             "statebox: release {release} has no state on {}",
             ctx.store.describe()
         );
     }
-    print_summaries(ctx, &summaries, &args, &filters, unreadable.is_empty());
-    if !unreadable.is_empty() {
+    let bad = unreadable.len() + misplaced.len();
+    print_summaries(ctx, &summaries, &args, &filters, bad == 0);
+    if bad > 0 {
         return Err(CliError::new(
             exit::BAD_STATE,
             format!(
-                "{} state file(s) on {} could not be read (named above); every other release is shown",
-                unreadable.len(),
+                "{bad} {} on {} could not be read as state (named above); every other release is shown",
+                if bad == 1 { "entry" } else { "entries" },
                 ctx.store.describe()
             ),
         ));

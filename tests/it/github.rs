@@ -516,3 +516,19 @@ fn stale_sha_and_create_race_are_reported_as_stale_to_the_write_path() {
     );
     assert_eq!(git(&setup.bare(), &["rev-list", "--count", "record"]), "3");
 }
+
+#[test]
+fn status_through_the_api_names_misplaced_entries_as_the_git_store_does() {
+    use crate::status_cli::{MISPLACED, NOT_OURS, check_misplaced_are_named};
+    let setup = Setup::new(&qe_catalog());
+    for release in ["4.19.1", "4.20.1"] {
+        success(&setup.api(&["init", "-r", release]), "init");
+    }
+    for (path, content, _) in MISPLACED {
+        commit_raw(&setup.bare(), path, content);
+    }
+    for path in NOT_OURS {
+        commit_raw(&setup.bare(), path, b"other: tool\n");
+    }
+    check_misplaced_are_named(&setup.api(&["status"]), &setup.api(&["status", "--json"]));
+}

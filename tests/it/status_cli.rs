@@ -97,7 +97,7 @@ fn status_names_each_damaged_entry_of_a_git_branch_and_shows_the_rest() {
             err.contains("_releases/4.20/statebox/4.20.2.yaml: is not a file"),
             "{err}"
         );
-        assert!(err.contains("2 state file(s)"), "{err}");
+        assert!(err.contains("2 entries"), "{err}");
     }
 }
 
@@ -132,6 +132,138 @@ fn status_names_a_folder_and_a_broken_file_in_a_dir_store() {
     assert!(
         err.contains("_releases/4.19/statebox/4.19.2.yaml: invalid YAML at line 4,"),
         "{err}"
+    );
+}
+
+/// Entries where state belongs that cannot be state, each with what
+/// `status` says of it: (path, content, problem).
+pub(crate) const MISPLACED: [(&str, &[u8], &str); 6] = [
+    (
+        "_releases/4.22",
+        b"x\n",
+        "is a file where the folder of y-stream 4.22 should be",
+    ),
+    (
+        "_releases/4.21/statebox",
+        b"x\n",
+        "is a file where the folder of state files should be",
+    ),
+    (
+        "_releases/4.19/statebox/4.20.5.yaml",
+        b"release: 4.20.5\n",
+        "holds release 4.20.5, whose state belongs in _releases/4.20/statebox/4.20.5.yaml",
+    ),
+    (
+        "_releases/4.19/statebox/notes.yaml",
+        b"x: 1\n",
+        "is not named for a release (X.Y.Z.yaml)",
+    ),
+    (
+        "_releases/4.19/statebox/old/4.19.0.yaml",
+        b"release: 4.19.0\n",
+        "is a folder among the state files (X.Y.Z.yaml)",
+    ),
+    (
+        "_releases/4.19/statebox/README.md",
+        b"notes\n",
+        "is not a state file (state files are named X.Y.Z.yaml)",
+    ),
+];
+
+/// Files of other tools under `_releases/`, which are none of statebox's
+/// business: the original's tracking file, a note, a hidden file.
+pub(crate) const NOT_OURS: [&str; 3] = [
+    "_releases/4.19/4.19.36.yaml",
+    "_releases/README.md",
+    "_releases/4.19/statebox/.gitkeep",
+];
+
+/// The path `status` names for a MISPLACED entry: the folder, for one
+/// whose path goes on inside it.
+fn named_path(path: &str) -> &str {
+    path.strip_suffix("/4.19.0.yaml").unwrap_or(path)
+}
+
+/// Requires `status` (human and --json, exit 5) to name every MISPLACED
+/// entry, leave NOT_OURS unnamed, and show the releases 4.19.1 and 4.20.1.
+pub(crate) fn check_misplaced_are_named(human: &Output, json: &Output) {
+    assert!(
+        text(&human.stdout).contains("\n4.19.1 "),
+        "{}",
+        text(&human.stdout)
+    );
+    assert!(
+        text(&human.stdout).contains("\n4.20.1 "),
+        "{}",
+        text(&human.stdout)
+    );
+    assert_eq!(releases_in(&text(&json.stdout)), ["4.19.1", "4.20.1"]);
+    for out in [human, json] {
+        assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        for (path, _, problem) in MISPLACED {
+            let line = format!("statebox: {}: {problem}\n", named_path(path));
+            assert!(err.contains(&line), "{line:?} missing from:\n{err}");
+        }
+        for path in NOT_OURS {
+            assert!(!err.contains(path), "{path} named:\n{err}");
+        }
+        assert!(err.contains("6 entries on "), "{err}");
+        assert!(!err.contains("nothing was written"), "{err}");
+    }
+}
+
+#[test]
+fn status_names_entries_misplaced_on_a_git_branch() {
+    let repo = new_repo();
+    let r = repo.path();
+    seed(r, &["4.19.1", "4.20.1"]);
+    for (path, content, _) in MISPLACED {
+        commit_raw(r, path, content);
+    }
+    for path in NOT_OURS {
+        commit_raw(r, path, b"other: tool\n");
+    }
+    let before = tip(r, "record");
+    check_misplaced_are_named(
+        &statebox(r, &["status"]),
+        &statebox(r, &["status", "--json"]),
+    );
+    // A filtered status asks about releases, which no misplaced entry is.
+    let out = statebox(r, &["status", "-r", "4.19.1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
+    let out = statebox(r, &["validate"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    for (path, _, problem) in MISPLACED {
+        let line = format!("{}: {problem}", named_path(path));
+        assert!(
+            text(&out.stdout).contains(&line),
+            "{line}: {}",
+            text(&out.stdout)
+        );
+    }
+    assert_eq!(tip(r, "record"), before, "a read moved the branch");
+}
+
+#[test]
+fn status_names_entries_misplaced_in_a_dir_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for release in ["4.19.1", "4.20.1"] {
+        ok(dir.path(), &["init", "-r", release, "--dir", d]);
+    }
+    for (path, content, _) in MISPLACED {
+        let file = dir.path().join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, content).unwrap();
+    }
+    for path in NOT_OURS {
+        std::fs::write(dir.path().join(path), b"other: tool\n").unwrap();
+    }
+    check_misplaced_are_named(
+        &statebox(dir.path(), &["status", "--dir", d]),
+        &statebox(dir.path(), &["status", "--json", "--dir", d]),
     );
 }
 

@@ -32,7 +32,8 @@
 
 use crate::backend::GitBackend;
 use crate::backend::{
-    Backend, BackendError, CasToken, FoundCommit, GitResult, HistoryEntry, Snapshot, git_error,
+    Backend, BackendError, CasToken, FoundCommit, GitResult, HistoryEntry, Listing, Snapshot,
+    git_error,
 };
 use crate::catalog::Catalog;
 use crate::write::{RetryPolicy, WriteError, recorded_op};
@@ -658,8 +659,8 @@ impl Backend for SyncedGit {
         Ok(CasToken(self.local.tip()?.map(|id| id.to_string())))
     }
 
-    fn list(&self) -> Result<Vec<String>, BackendError> {
-        self.local.list()
+    fn listing(&self) -> Result<Listing, BackendError> {
+        self.local.listing()
     }
 
     fn exists(&self) -> Result<bool, BackendError> {

@@ -3,8 +3,9 @@
 //! the file atomically (temp file + rename) under a lock file, and the
 //! compare-and-swap version is the content's SHA-1.
 
-use super::{Backend, BackendError, CasToken, Snapshot};
-use crate::release::{RELEASES_DIR, Release};
+use super::listing::EntryKind;
+use super::{Backend, BackendError, CasToken, Listing, Snapshot};
+use crate::release::RELEASES_DIR;
 use sha1::{Digest, Sha1};
 use std::fs;
 use std::io::{ErrorKind, Write};
@@ -104,33 +105,48 @@ impl Backend for DirBackend {
         }
     }
 
-    fn list(&self) -> Result<Vec<String>, BackendError> {
+    fn listing(&self) -> Result<Listing, BackendError> {
+        let mut listing = Listing::default();
         let releases = self.root.join(RELEASES_DIR);
         let streams = match fs::read_dir(&releases) {
             Ok(entries) => entries,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(listing),
             Err(e) => return Err(Self::io(&releases, e)),
         };
-        let mut paths = Vec::new();
         for stream in streams {
             let stream = stream.map_err(|e| Self::io(&releases, e))?;
-            let folder = stream.path().join("statebox");
-            let Ok(files) = fs::read_dir(&folder) else {
+            let stream_name = stream.file_name().to_string_lossy().into_owned();
+            if !listing.stream(&stream_name, entry_kind(&stream.path())?) {
                 continue;
+            }
+            let folder = stream.path().join("statebox");
+            let kind = match fs::symlink_metadata(&folder) {
+                Err(e) if e.kind() == ErrorKind::NotFound => None,
+                _ => Some(entry_kind(&folder)?),
             };
-            for file in files.flatten() {
-                let path = format!(
-                    "{RELEASES_DIR}/{}/statebox/{}",
-                    stream.file_name().to_string_lossy(),
-                    file.file_name().to_string_lossy()
-                );
-                if Release::from_path(&path).is_some() {
-                    paths.push(path);
-                }
+            if !listing.statebox_folder(&stream_name, kind) {
+                continue;
+            }
+            for file in fs::read_dir(&folder).map_err(|e| Self::io(&folder, e))? {
+                let file = file.map_err(|e| Self::io(&folder, e))?;
+                let name = file.file_name().to_string_lossy().into_owned();
+                listing.entry(&stream_name, &name, entry_kind(&file.path())?);
             }
         }
-        paths.sort();
-        Ok(paths)
+        Ok(listing.sorted())
+    }
+}
+
+/// What is at `path`, following links: in a folder, a link that stays
+/// inside (checked on write) is as good as what it points to. A dangling
+/// link is `Other`.
+fn entry_kind(path: &Path) -> Result<EntryKind, BackendError> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Ok(EntryKind::Folder),
+        Ok(meta) if meta.is_file() => Ok(EntryKind::File),
+        Ok(_) => Ok(EntryKind::Other),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(EntryKind::Other),
+        Err(e) => Err(DirBackend::io(path, e)),
     }
 }
 

@@ -5,12 +5,14 @@
 //! touched, so a write is safe while the user is mid-rebase on another
 //! branch, and the ref lock is the same `.lock` file git itself honours.
 
+use super::listing::EntryKind;
 use super::ref_lock::{Busy, RefLock};
 use super::{
-    Backend, BackendError, CasToken, FoundCommit, GitResult, HistoryEntry, Snapshot, git_error,
+    Backend, BackendError, CasToken, FoundCommit, GitResult, HistoryEntry, Listing, Snapshot,
+    git_error,
 };
 use crate::release::{RELEASES_DIR, Release};
-use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, Signature, Tree};
+use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, Signature, Tree, TreeEntry};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -459,38 +461,35 @@ impl Backend for GitBackend {
         Ok(self.tip()?.is_some())
     }
 
-    fn list(&self) -> Result<Vec<String>, BackendError> {
+    fn listing(&self) -> Result<Listing, BackendError> {
+        let mut listing = Listing::default();
         let Some(tree) = self.tip_tree(self.tip()?)? else {
-            return Ok(Vec::new());
+            return Ok(listing);
         };
         let Ok(releases) = tree.get_path(Path::new(RELEASES_DIR)) else {
-            return Ok(Vec::new());
+            return Ok(listing);
         };
-        let mut paths = Vec::new();
         let releases = self.repo.find_tree(releases.id()).or_git()?;
-        for stream in releases
-            .iter()
-            .filter(|e| e.kind() == Some(ObjectType::Tree))
-        {
+        for stream in releases.iter() {
             let stream_name = stream.name().unwrap_or_default();
-            let stream_tree = self.repo.find_tree(stream.id()).or_git()?;
-            let Some(dir) = stream_tree
-                .get_name("statebox")
-                .filter(|e| e.kind() == Some(ObjectType::Tree))
-            else {
+            if !listing.stream(stream_name, entry_kind(&stream)) {
                 continue;
-            };
-            for file in self.repo.find_tree(dir.id()).or_git()?.iter() {
-                let path = format!(
-                    "{RELEASES_DIR}/{stream_name}/statebox/{}",
-                    file.name().unwrap_or_default()
+            }
+            let stream_tree = self.repo.find_tree(stream.id()).or_git()?;
+            let folder = stream_tree.get_name("statebox");
+            if !listing.statebox_folder(stream_name, folder.as_ref().map(entry_kind)) {
+                continue;
+            }
+            let folder = folder.expect("statebox_folder is true only for a folder");
+            for file in self.repo.find_tree(folder.id()).or_git()?.iter() {
+                listing.entry(
+                    stream_name,
+                    file.name().unwrap_or_default(),
+                    entry_kind(&file),
                 );
-                if Release::from_path(&path).is_some() {
-                    paths.push(path);
-                }
             }
         }
-        Ok(paths)
+        Ok(listing.sorted())
     }
 
     fn read_at(&self, path: &str, commit: &str) -> Result<Option<Vec<u8>>, BackendError> {
@@ -609,4 +608,14 @@ pub(crate) fn load_ca_bundle() -> Result<(), BackendError> {
         unsafe { git2::opts::set_ssl_cert_file(&bundle) }.map_err(|e| e.message().to_owned())
     });
     loaded.clone().map_err(BackendError::Git)
+}
+
+/// A tree entry as the listing rules see it: a link (mode 120000) or a
+/// submodule is neither a file nor a folder.
+fn entry_kind(entry: &TreeEntry) -> EntryKind {
+    match entry.filemode() {
+        0o040000 => EntryKind::Folder,
+        0o100644 | 0o100755 => EntryKind::File,
+        _ => EntryKind::Other,
+    }
 }

@@ -12,8 +12,9 @@
 //! (`STATEBOX_GITHUB_RATE_WAIT` seconds, default 60), then reported. The
 //! token is handed to octocrab as a secret and never appears in messages.
 
-use super::{Backend, BackendError, CasToken, HistoryEntry, Snapshot};
-use crate::release::{RELEASES_DIR, Release};
+use super::listing::EntryKind;
+use super::{Backend, BackendError, CasToken, HistoryEntry, Listing, Snapshot};
+use crate::release::RELEASES_DIR;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use octocrab::Octocrab;
@@ -231,13 +232,25 @@ impl GitHubBackend {
     }
 
     /// A directory's entries, or none if it does not exist.
-    fn directory(&self, path: &str) -> Result<Vec<Value>, BackendError> {
+    /// What the contents API answers for `path`: an array for a folder,
+    /// an object for anything else; `None` when nothing is there.
+    fn contents(&self, path: &str) -> Result<Option<Value>, BackendError> {
         let answer = self.request(&self.contents_url(path), Method::Get)?;
         match answer.status {
-            200 => Ok(answer.body.as_array().cloned().unwrap_or_default()),
-            404 => Ok(Vec::new()),
+            200 => Ok(Some(answer.body)),
+            404 => Ok(None),
             _ => Err(self.unexpected(&format!("listing {path}"), &answer)),
         }
+    }
+}
+
+/// An entry of a contents listing as the listing rules see it (GitHub's
+/// `type` is `dir`, `file`, `symlink` or `submodule`).
+fn entry_kind(entry: &Value) -> EntryKind {
+    match entry["type"].as_str() {
+        Some("dir") => EntryKind::Folder,
+        Some("file") => EntryKind::File,
+        _ => EntryKind::Other,
     }
 }
 
@@ -316,22 +329,36 @@ impl Backend for GitHubBackend {
         }
     }
 
-    fn list(&self) -> Result<Vec<String>, BackendError> {
-        let mut paths = Vec::new();
-        for stream in self.directory(RELEASES_DIR)? {
-            if stream["type"] != "dir" {
+    fn listing(&self) -> Result<Listing, BackendError> {
+        let mut listing = Listing::default();
+        let Some(streams) = self.contents(RELEASES_DIR)? else {
+            return Ok(listing);
+        };
+        for stream in streams.as_array().into_iter().flatten() {
+            let stream_name = stream["name"].as_str().unwrap_or_default();
+            if !listing.stream(stream_name, entry_kind(stream)) {
                 continue;
             }
-            let folder = format!("{}/statebox", stream["path"].as_str().unwrap_or_default());
-            for file in self.directory(&folder)? {
-                let path = file["path"].as_str().unwrap_or_default();
-                if file["type"] == "file" && Release::from_path(path).is_some() {
-                    paths.push(path.to_owned());
+            // Asked directly, so a stream without state costs one request
+            // and a `statebox` file answers as an object, not a listing.
+            let folder = format!("{RELEASES_DIR}/{stream_name}/statebox");
+            let files = self.contents(&folder)?;
+            let kind = files.as_ref().map(|answer| {
+                if answer.is_array() {
+                    EntryKind::Folder
+                } else {
+                    entry_kind(answer)
                 }
+            });
+            if !listing.statebox_folder(stream_name, kind) {
+                continue;
+            }
+            for file in files.iter().filter_map(Value::as_array).flatten() {
+                let name = file["name"].as_str().unwrap_or_default();
+                listing.entry(stream_name, name, entry_kind(file));
             }
         }
-        paths.sort();
-        Ok(paths)
+        Ok(listing.sorted())
     }
 
     fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, BackendError> {

@@ -6,11 +6,13 @@
 mod dir;
 pub(crate) mod git;
 pub mod github;
+mod listing;
 mod ref_lock;
 
 pub use dir::DirBackend;
 pub use git::{DEFAULT_BRANCH, FileChange, GitBackend, init_without_ca_bundle};
 pub use github::GitHubBackend;
+pub use listing::{Listing, Misplaced};
 
 /// What a backend knows of a file's version, for compare-and-swap: a commit
 /// id, a content hash or a blob sha. `None`: the file (or branch) is absent.
@@ -211,8 +213,13 @@ pub trait Backend {
         base: &CasToken,
         message: &str,
     ) -> Result<CasToken, BackendError>;
+    /// The state files, and the entries misplaced among them (see
+    /// [`Listing`]).
+    fn listing(&self) -> Result<Listing, BackendError>;
     /// Paths of all state files.
-    fn list(&self) -> Result<Vec<String>, BackendError>;
+    fn list(&self) -> Result<Vec<String>, BackendError> {
+        Ok(self.listing()?.files)
+    }
     /// Whether the branch or folder exists at all: reading one that does
     /// not is a mistake (a mistyped `--branch`), not an empty store. A
     /// store that cannot tell says yes.
