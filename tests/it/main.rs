@@ -16,6 +16,7 @@ mod derived_rebase;
 mod derived_trust;
 mod dir_symlinks;
 mod fixtures;
+mod full_disk;
 mod github;
 mod idempotency;
 mod ingest_cli;

@@ -89,9 +89,19 @@ impl Backend for DirBackend {
             return Err(BackendError::Stale);
         }
         let mut temp = temp_keeping_mode(folder, &target)?;
-        temp.write_all(content)
+        // Named for the file it replaces: the temporary one is gone when
+        // the error is read.
+        temp.as_file_mut()
+            .write_all(content)
             .and_then(|_| temp.as_file().sync_all())
-            .map_err(|e| Self::io(temp.path(), e))?;
+            .map_err(|e| {
+                Self::io(
+                    &target,
+                    std::io::Error::other(format!(
+                        "writing its new version: {e}; nothing was written"
+                    )),
+                )
+            })?;
         temp.persist(&target)
             .map_err(|e| Self::io(&target, e.error))?;
         Ok(CasToken(Some(content_version(content))))

@@ -163,6 +163,30 @@ impl GitBackend {
         })
     }
 
+    /// Blob, trees and commit of a write, in the object database; the
+    /// branch is not moved yet.
+    fn store_commit(
+        &self,
+        parent: Option<&git2::Commit<'_>>,
+        signature: &Signature<'_>,
+        (path, content): (&str, &[u8]),
+        message: &str,
+    ) -> Result<Oid, git2::Error> {
+        let base_tree = match parent {
+            Some(commit) => commit.tree()?,
+            None => self.repo.find_tree(self.repo.treebuilder(None)?.write()?)?,
+        };
+        let blob = self.repo.blob(content)?;
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        update.upsert(path, blob, FileMode::Blob);
+        let tree = self
+            .repo
+            .find_tree(update.create_updated(&self.repo, &base_tree)?)?;
+        let parents: Vec<&git2::Commit<'_>> = parent.into_iter().collect();
+        self.repo
+            .commit(None, signature, signature, message, &tree, &parents)
+    }
+
     fn signature(&self) -> Result<Signature<'static>, BackendError> {
         match self.repo.signature() {
             Ok(sig) => Ok(sig.to_owned()),
@@ -290,7 +314,9 @@ pub(crate) fn swap_ref(
         },
         Busy::Io { path, error } => BackendError::Io {
             path: path.display().to_string(),
-            source: error,
+            source: std::io::Error::other(format!(
+                "taking the branch's lock: {error}; nothing was written"
+            )),
         },
     })?;
     let moved =
@@ -315,8 +341,41 @@ pub(crate) fn swap_ref(
                 .to_string(),
             holder: "a git process (if none is running, a git crashed: remove the file)".to_owned(),
         }),
-        Err(e) => Err(git_error(e)),
+        Err(e) => Err(storage_error(
+            e,
+            repo.commondir(),
+            &format!("moving {refname} to {new} (and appending to its reflog)"),
+            0,
+        )),
     }
+}
+
+/// An error of libgit2's while writing `size` bytes into the folder
+/// `place`, as what it is. libgit2 names neither the folder nor, after a
+/// short write (a full disk), the cause: it says "failed to write out
+/// file", or "no error" when the failed write left its error unset. Then
+/// the same write is tried by hand, so that the OS says what stops it.
+fn storage_error(error: git2::Error, place: &Path, doing: &str, size: usize) -> BackendError {
+    let cause = if error.class() != git2::ErrorClass::None && !error.message().is_empty() {
+        error.message().to_owned()
+    } else {
+        match write_probe(place, size) {
+            Err(os) => os.to_string(),
+            Ok(()) => "libgit2 failed without saying why".to_owned(),
+        }
+    };
+    BackendError::Io {
+        path: place.display().to_string(),
+        source: std::io::Error::other(format!("{doing}: {cause}; nothing was written")),
+    }
+}
+
+/// Writes `size` bytes to a temporary file in `folder` and removes it.
+fn write_probe(folder: &Path, size: usize) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = tempfile::tempfile_in(folder)?;
+    file.write_all(&vec![0; size.max(4096)])?;
+    file.sync_all()
 }
 
 /// A write may move a checked-out branch only if the file is as its HEAD
@@ -417,30 +476,21 @@ impl Backend for GitBackend {
             ),
             None => None,
         };
-        let base_tree = match &parent {
-            Some(commit) => commit.tree().or_git()?,
-            None => self
-                .repo
-                .find_tree(self.repo.treebuilder(None).or_git()?.write().or_git()?)
-                .or_git()?,
-        };
         let checkouts = self.checkouts()?;
         for checkout in &checkouts {
             refuse_local_changes(checkout, &self.branch, path)?;
         }
-        let blob = self.repo.blob(content).or_git()?;
-        let mut update = git2::build::TreeUpdateBuilder::new();
-        update.upsert(path, blob, FileMode::Blob);
-        let tree = self
-            .repo
-            .find_tree(update.create_updated(&self.repo, &base_tree).or_git()?)
-            .or_git()?;
         let signature = self.signature()?;
-        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
         let commit = self
-            .repo
-            .commit(None, &signature, &signature, message, &tree, &parents)
-            .or_git()?;
+            .store_commit(parent.as_ref(), &signature, (path, content), message)
+            .map_err(|e| {
+                storage_error(
+                    e,
+                    &self.repo.commondir().join("objects"),
+                    &format!("storing the new version of {path}"),
+                    content.len(),
+                )
+            })?;
         let mut expected = parent.as_ref().map(|p| p.id());
         if self.start.is_some() && self.own_tip()?.is_none() {
             // The branch is created here, on its start point: only if the
