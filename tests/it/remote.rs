@@ -415,3 +415,56 @@ fn sync_with_an_empty_remote_and_nothing_local_does_nothing() {
     assert_eq!(tip(a.path(), "record"), None);
     assert_eq!(git(&setup.remote.bare(), &["for-each-ref"]), "");
 }
+
+/// A writer killed inside a fetch leaves git's lock files in its clone
+/// (the remote-tracking ref's, and `shallow.lock`, which libgit2 takes on
+/// every fetch) and statebox's note of that writer. The next write sees
+/// from the note that their holder is dead, removes them and delivers; a
+/// lock file without such a note is some git's, and stays.
+#[test]
+fn a_fetch_killed_inside_leaves_nothing_in_the_next_writes_way() {
+    let setup = Setup::new(&all_task_names(1, 1));
+    let a = setup.remote.new_clone();
+    let git_dir = a.path().join(".git");
+    ok_out(
+        &setup.write(a.path(), &["issue", "add", "-r", REL, "first"]),
+        "first",
+    );
+    let leftovers = [
+        git_dir.join("shallow.lock"),
+        git_dir.join("refs/remotes/origin/record.lock"),
+    ];
+    for file in &leftovers {
+        std::fs::write(file, "").unwrap();
+    }
+    let note = git_dir.join("statebox/locks/refs/remotes/origin/record");
+    std::fs::write(&note, "pid 4194303 since 2026-12-03T10:00:00Z").unwrap();
+    ok_out(
+        &setup.write(a.path(), &["issue", "add", "-r", REL, "second"]),
+        "second",
+    );
+    for file in &leftovers {
+        assert!(!file.exists(), "{} left in place", file.display());
+    }
+    assert!(
+        setup.remote_state()["issues"]
+            .to_string()
+            .contains("second")
+    );
+
+    // No note: a git process holds it, or crashed; statebox leaves it be.
+    std::fs::write(&leftovers[0], "").unwrap();
+    let b = setup.remote.new_clone();
+    ok_out(&setup.write(b.path(), &["issue", "add", "-r", REL, "third"]), "b");
+    let out = setup.run(a.path(), &["pull", "origin"]);
+    assert!(!out.status.success(), "a fetch took a held shallow.lock");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("shallow.lock"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        leftovers[0].exists(),
+        "a lock without a dead holder's note was removed"
+    );
+}

@@ -31,6 +31,7 @@
 //! `statebox sync` pushes it (after integrating, if the remote moved).
 
 use crate::backend::GitBackend;
+use crate::backend::ref_lock::RefLock;
 use crate::backend::{
     Backend, BackendError, CasToken, FoundCommit, GitResult, HistoryEntry, Listing, Snapshot,
     git_error,
@@ -63,6 +64,10 @@ const PUSH_BUDGET: Duration = Duration::from_secs(60);
 /// Credential callbacks are called again and again while a server refuses
 /// what they return; after this many the push or fetch gives up.
 const CREDENTIAL_ATTEMPTS: u32 = 3;
+
+/// How long a fetch waits for another statebox process of this clone to
+/// finish moving the remote-tracking ref (a fetch takes well under this).
+const TRACKING_LOCK_PATIENCE: Duration = Duration::from_secs(30);
 
 /// A git backend kept in step with a remote: each write is committed
 /// locally, then delivered by a compare-and-swap push; when the remote
@@ -288,10 +293,33 @@ impl SyncedGit {
         let mut options = FetchOptions::new();
         options.remote_callbacks(self.callbacks(&tries));
         let branch = self.local.branch();
+        // FETCH_HEAD is of no use here, and a writer killed while writing
+        // it would leave FETCH_HEAD.lock in every later fetch's way.
+        options.update_fetchhead(false);
         let refspec = format!("+refs/heads/{branch}:{}", self.tracking_ref());
+        let _held = self.lock_tracking_ref()?;
         remote
             .fetch(&[refspec], Some(&mut options), Some("statebox: fetch"))
             .map_err(|e| self.unreachable(&e))
+    }
+
+    /// statebox's lock on the remote-tracking ref, held while libgit2
+    /// fetches into it or moves it. A writer killed there leaves git's lock
+    /// files behind (the ref's, and `shallow.lock`, which libgit2's fetch
+    /// takes even in a full clone); the next holder knows from the dead
+    /// one's note that they are left over, not held, and removes them.
+    fn lock_tracking_ref(&self) -> Result<RefLock, BackendError> {
+        let tracking = self.tracking_ref();
+        RefLock::take_waiting(
+            self.local.repository().commondir(),
+            &tracking,
+            &[
+                &format!("{tracking}.lock"),
+                "shallow.lock",
+                "FETCH_HEAD.lock",
+            ],
+            TRACKING_LOCK_PATIENCE,
+        )
     }
 
     fn push_once(&self) -> Result<Push, BackendError> {
@@ -311,7 +339,11 @@ impl SyncedGit {
         let mut options = PushOptions::new();
         options.remote_callbacks(callbacks);
         let refname = self.local.refname();
+        // A push moves the remote-tracking ref too (the remote's fetch
+        // refspec covers it).
+        let held = self.lock_tracking_ref()?;
         let pushed = remote.push(&[format!("{refname}:{refname}")], Some(&mut options));
+        drop(held);
         // The callbacks borrow `rejected`; release them before reading it.
         drop(options);
         match (pushed, rejected.into_inner()) {
@@ -468,6 +500,7 @@ impl SyncedGit {
     /// fetch refspec, so record what the remote now holds explicitly.
     fn record_pushed(&self) -> Result<(), BackendError> {
         if let Some(tip) = self.local.tip()? {
+            let _held = self.lock_tracking_ref()?;
             self.local
                 .repository()
                 .reference(&self.tracking_ref(), tip, true, "statebox: pushed")

@@ -6,7 +6,7 @@
 //! branch, and the ref lock is the same `.lock` file git itself honours.
 
 use super::listing::EntryKind;
-use super::ref_lock::{Busy, RefLock};
+use super::ref_lock::RefLock;
 use super::{
     Backend, BackendError, CasToken, FoundCommit, GitResult, HistoryEntry, Listing, Snapshot,
     git_error,
@@ -303,22 +303,7 @@ pub(crate) fn swap_ref(
     expected: Option<Oid>,
     message: &str,
 ) -> Result<(), BackendError> {
-    let _held = RefLock::try_take(repo.commondir(), refname).map_err(|busy| match busy {
-        Busy::Held { lock, holder } => BackendError::Locked {
-            lock: lock.display().to_string(),
-            holder: if holder.is_empty() {
-                "another statebox process".to_owned()
-            } else {
-                format!("statebox {holder}")
-            },
-        },
-        Busy::Io { path, error } => BackendError::Io {
-            path: path.display().to_string(),
-            source: std::io::Error::other(format!(
-                "taking the branch's lock: {error}; nothing was written"
-            )),
-        },
-    })?;
+    let _held = RefLock::try_take(repo.commondir(), refname)?;
     let moved =
         repo.reference_matching(refname, new, true, expected.unwrap_or(Oid::zero()), message);
     match moved {

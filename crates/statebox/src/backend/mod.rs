@@ -7,7 +7,7 @@ mod dir;
 pub(crate) mod git;
 pub mod github;
 mod listing;
-mod ref_lock;
+pub(crate) mod ref_lock;
 
 pub use dir::DirBackend;
 pub use git::{DEFAULT_BRANCH, FileChange, GitBackend, init_without_ca_bundle};

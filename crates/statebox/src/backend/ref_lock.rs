@@ -15,9 +15,11 @@
 //! it finds is that writer's and can go. A `<ref>.lock` without a note is
 //! some other git process's: it is waited for, never deleted.
 
+use super::BackendError;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Why the ref cannot be moved right now; the caller waits and retries.
 #[derive(Debug)]
@@ -31,6 +33,27 @@ pub(crate) enum Busy {
     },
 }
 
+impl From<Busy> for BackendError {
+    fn from(busy: Busy) -> Self {
+        match busy {
+            Busy::Held { lock, holder } => BackendError::Locked {
+                lock: lock.display().to_string(),
+                holder: if holder.is_empty() {
+                    "another statebox process".to_owned()
+                } else {
+                    format!("statebox {holder}")
+                },
+            },
+            Busy::Io { path, error } => BackendError::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::other(format!(
+                    "taking the lock of a ref: {error}; nothing was written"
+                )),
+            },
+        }
+    }
+}
+
 /// Held while a ref is moved; released (and its note emptied) on drop.
 pub(crate) struct RefLock {
     file: File,
@@ -40,6 +63,17 @@ impl RefLock {
     /// Takes the lock for `refname` of the repository whose common git
     /// folder is `commondir`, without waiting.
     pub(crate) fn try_take(commondir: &Path, refname: &str) -> Result<RefLock, Busy> {
+        RefLock::try_take_clearing(commondir, refname, &[&format!("{refname}.lock")])
+    }
+
+    /// [`RefLock::try_take`] for a lock held around more than a ref's move
+    /// (a fetch): `leftovers`, paths in `commondir`, are the lock files of
+    /// git's that a holder killed inside can leave, removed when one was.
+    pub(crate) fn try_take_clearing(
+        commondir: &Path,
+        refname: &str,
+        leftovers: &[&str],
+    ) -> Result<RefLock, Busy> {
         let path = lock_path(commondir, refname);
         let io = |error| Busy::Io {
             path: path.clone(),
@@ -69,12 +103,14 @@ impl RefLock {
         }
         let left = note(&mut file);
         if !left.is_empty() {
-            let git_lock = commondir.join(format!("{refname}.lock"));
-            if std::fs::remove_file(&git_lock).is_ok() {
-                tracing::warn!(
-                    "removed {}: left by a writer that died while moving the ref ({left})",
-                    git_lock.display()
-                );
+            for leftover in leftovers {
+                let git_lock = commondir.join(leftover);
+                if std::fs::remove_file(&git_lock).is_ok() {
+                    tracing::warn!(
+                        "removed {}: left by a writer that died while moving {refname} ({left})",
+                        git_lock.display()
+                    );
+                }
             }
         }
         let mine = format!(
@@ -87,6 +123,25 @@ impl RefLock {
             .and_then(|_| file.write_all(mine.as_bytes()))
             .map_err(io)?;
         Ok(RefLock { file })
+    }
+
+    /// [`RefLock::try_take_clearing`], waiting up to `patience` for
+    /// another statebox process to let go.
+    pub(crate) fn take_waiting(
+        commondir: &Path,
+        refname: &str,
+        leftovers: &[&str],
+        patience: Duration,
+    ) -> Result<RefLock, BackendError> {
+        let deadline = Instant::now() + patience;
+        loop {
+            match RefLock::try_take_clearing(commondir, refname, leftovers) {
+                Err(Busy::Held { .. }) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                taken => return Ok(taken?),
+            }
+        }
     }
 }
 
