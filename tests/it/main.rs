@@ -5,6 +5,7 @@
 mod audit;
 mod bad_input;
 mod baseline;
+mod chaos;
 mod checked_out;
 mod cli;
 mod concurrency;
