@@ -9,9 +9,14 @@
 set -eu
 cd "$(dirname "$0")/.."
 seconds=${1:-${FUZZ_SECONDS:-300}}
-cargo test --release --test it --no-run
+cargo test --profile fuzz --test it --no-run
+failed=0
 for target in yaml_fuzz::the_yaml_reader_survives_arbitrary_input \
               yaml_fuzz::the_merge_driver_survives_arbitrary_sides; do
-    STATEBOX_FUZZ_SECONDS=$seconds cargo test --release --test it -- \
-        --exact "$target" --nocapture 2>&1 | grep -E "executions|panicked|FAILED|passed"
+    log=$(mktemp)
+    STATEBOX_FUZZ_SECONDS=$seconds cargo test --profile fuzz --test it -- \
+        --exact "$target" --nocapture >"$log" 2>&1 || failed=1
+    grep -E "executions|panicked|FAILED|passed" "$log"
+    rm -f "$log"
 done
+exit $failed
