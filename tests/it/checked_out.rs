@@ -92,3 +92,98 @@ fn the_users_changes_in_the_checked_out_file_are_never_overwritten() {
         );
     }
 }
+
+/// A clone whose `origin` is the bare repository `bare`.
+fn clone_of(bare: &Path) -> tempfile::TempDir {
+    let clone = new_repo();
+    git(
+        clone.path(),
+        &["remote", "add", "origin", bare.to_str().unwrap()],
+    );
+    clone
+}
+
+/// `sync` moves the branch too: a fast-forward and a replay of local
+/// commits both bring a checked-out work tree along, and neither touches
+/// a file with the user's changes there.
+#[test]
+fn sync_brings_a_checked_out_record_branch_along() {
+    let root = tempfile::tempdir().unwrap();
+    let bare = root.path().join("remote.git");
+    git(
+        root.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    let (a, b) = (clone_of(&bare), clone_of(&bare));
+    let (a, b) = (a.path(), b.path());
+    ok(a, &["--remote", "origin", "init", "-r", REL]);
+    ok(b, &["pull", "origin"]);
+    git(b, &["checkout", "-q", "record"]);
+
+    // Fast-forward: b has nothing of its own.
+    ok(
+        a,
+        &[
+            "--remote",
+            "origin",
+            "task",
+            "set",
+            "-r",
+            REL,
+            "take-ownership",
+            "--status",
+            "Pass",
+        ],
+    );
+    ok(b, &["pull", "origin"]);
+    assert_clean_and_current(b);
+    assert!(
+        std::fs::read_to_string(b.join(PATH))
+            .unwrap()
+            .contains("take-ownership")
+    );
+
+    // Replay: both moved; b's own commit goes on top of a's.
+    ok(
+        a,
+        &[
+            "--remote",
+            "origin",
+            "task",
+            "set",
+            "-r",
+            REL,
+            "stage-testing",
+            "--status",
+            "Pass",
+        ],
+    );
+    ok(b, &["issue", "add", "-r", REL, "from b"]);
+    ok(b, &["sync", "origin"]);
+    assert_clean_and_current(b);
+    let file = std::fs::read_to_string(b.join(PATH)).unwrap();
+    assert!(
+        file.contains("stage-testing") && file.contains("from b"),
+        "{file}"
+    );
+
+    // The user's change in the file: the branch stays, and so does it.
+    ok(
+        a,
+        &["--remote", "origin", "issue", "add", "-r", REL, "from a"],
+    );
+    let mine = format!("{file}# my note\n");
+    std::fs::write(b.join(PATH), &mine).unwrap();
+    let before = tip(b, "record");
+    let err = fails(b, &["pull", "origin"], 10);
+    assert!(
+        err.contains("branch 'record' is checked out in") && err.contains(PATH),
+        "{err}"
+    );
+    assert_eq!(
+        tip(b, "record"),
+        before,
+        "the branch moved under the user's change"
+    );
+    assert_eq!(std::fs::read_to_string(b.join(PATH)).unwrap(), mine);
+}

@@ -455,7 +455,10 @@ fn a_fetch_killed_inside_leaves_nothing_in_the_next_writes_way() {
     // No note: a git process holds it, or crashed; statebox leaves it be.
     std::fs::write(&leftovers[0], "").unwrap();
     let b = setup.remote.new_clone();
-    ok_out(&setup.write(b.path(), &["issue", "add", "-r", REL, "third"]), "b");
+    ok_out(
+        &setup.write(b.path(), &["issue", "add", "-r", REL, "third"]),
+        "b",
+    );
     let out = setup.run(a.path(), &["pull", "origin"]);
     assert!(!out.status.success(), "a fetch took a held shallow.lock");
     assert!(

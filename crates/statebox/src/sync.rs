@@ -533,13 +533,9 @@ impl SyncedGit {
                     Err(e) => return Err(git_error(e)),
                 },
             };
-            let moved = crate::backend::git::swap_ref(
-                repo,
-                self.local.refname(),
-                target,
-                local,
-                "statebox: integrate remote commits",
-            );
+            let moved = self
+                .local
+                .move_to(target, local, "statebox: integrate remote commits");
             match moved {
                 Ok(_) => {
                     return Ok(SyncReport {

@@ -127,6 +127,66 @@ impl GitBackend {
         Ok(trees)
     }
 
+    /// Moves the branch from `expected` to `target` compare-and-swap, as a
+    /// write does, for sync's fast-forward or replay: a work tree where the
+    /// branch is checked out follows, each file the move changes updated
+    /// there, so its `git status` stays clean. Refused, before anything
+    /// moves, while one of those files has changes of the user's there.
+    pub(crate) fn move_to(
+        &self,
+        target: Oid,
+        expected: Option<Oid>,
+        message: &str,
+    ) -> Result<(), BackendError> {
+        let checkouts = self.checkouts()?;
+        let changes = match checkouts.is_empty() {
+            true => Vec::new(),
+            false => self.changed_files(expected, target)?,
+        };
+        for checkout in &checkouts {
+            for (path, _) in &changes {
+                refuse_local_changes(checkout, &self.branch, path)?;
+            }
+        }
+        swap_ref(&self.repo, self.refname(), target, expected, message)?;
+        for checkout in &checkouts {
+            for (path, content) in &changes {
+                follow_in_checkout(checkout, path, content.as_deref());
+            }
+        }
+        Ok(())
+    }
+
+    /// The files that differ between the trees of commits `from` and `to`,
+    /// each with its content at `to` (`None`: removed there).
+    fn changed_files(&self, from: Option<Oid>, to: Oid) -> Result<Vec<ChangedFile>, BackendError> {
+        let tree_of = |id: Oid| self.repo.find_commit(id).and_then(|c| c.tree()).or_git();
+        let old = from.map(tree_of).transpose()?;
+        let new = tree_of(to)?;
+        let diff = self
+            .repo
+            .diff_tree_to_tree(old.as_ref(), Some(&new), None)
+            .or_git()?;
+        let mut files = Vec::new();
+        for delta in diff.deltas() {
+            let Some(path) = delta.new_file().path().and_then(Path::to_str) else {
+                continue;
+            };
+            let content = match delta.status() {
+                git2::Delta::Deleted => None,
+                _ => Some(
+                    self.repo
+                        .find_blob(delta.new_file().id())
+                        .or_git()?
+                        .content()
+                        .to_vec(),
+                ),
+            };
+            files.push((path.to_owned(), content));
+        }
+        Ok(files)
+    }
+
     /// The branch's short name.
     pub fn branch(&self) -> &str {
         &self.branch
@@ -384,18 +444,29 @@ fn refuse_local_changes(
     }
 }
 
-/// After a write to a checked-out branch: the file and its index entry as
-/// the new commit has them, so the work tree stays clean. The commit has
-/// landed whatever happens here; a failure is reported, not undone.
-fn follow_in_checkout(checkout: &Repository, path: &str, content: &[u8]) {
+/// A path, and its content after a move of the branch (`None`: removed).
+type ChangedFile = (String, Option<Vec<u8>>);
+
+/// After a write to a checked-out branch: the file (`None`: removed) and
+/// its index entry as the new commit has them, so the work tree stays
+/// clean. The commit has landed whatever happens here; a failure is
+/// reported, not undone.
+fn follow_in_checkout(checkout: &Repository, path: &str, content: Option<&[u8]>) {
     let Some(workdir) = checkout.workdir() else {
         return;
     };
     let file = workdir.join(path);
-    let updated = file
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|_| std::fs::write(&file, content))
+    let changed = match content {
+        Some(content) => file
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| std::fs::write(&file, content)),
+        None => std::fs::remove_file(&file).or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(()),
+            _ => Err(e),
+        }),
+    };
+    let updated = changed
         .map_err(|e| e.to_string())
         .and_then(|_| stage(checkout, path).map_err(|e| e.message().to_owned()));
     if let Err(reason) = updated {
@@ -406,9 +477,18 @@ fn follow_in_checkout(checkout: &Repository, path: &str, content: &[u8]) {
     }
 }
 
+/// The index entry of `path` as the work tree has it: updated, or gone
+/// with the file.
 fn stage(checkout: &Repository, path: &str) -> Result<(), git2::Error> {
     let mut index = checkout.index()?;
-    index.add_path(Path::new(path))?;
+    let in_tree = checkout
+        .workdir()
+        .is_some_and(|workdir| workdir.join(path).exists());
+    if in_tree {
+        index.add_path(Path::new(path))?;
+    } else {
+        index.remove_path(Path::new(path))?;
+    }
     index.write()
 }
 
@@ -487,7 +567,7 @@ impl Backend for GitBackend {
         }
         swap_ref(&self.repo, self.refname(), commit, expected, message)?;
         for checkout in &checkouts {
-            follow_in_checkout(checkout, path, content);
+            follow_in_checkout(checkout, path, Some(content));
         }
         Ok(version(Some(commit)))
     }
