@@ -581,6 +581,8 @@ impl Emitter {
     fn write_double_quoted(&mut self, text: &[char], split: bool) {
         self.write_indicator("\"", true, false, false);
         let mut start = 0;
+        // Where a break last left a `\` that escapes the space after it.
+        let mut space_escaped_at = None;
         for end in 0..=text.len() {
             let ch = text.get(end).copied();
             let needs_escape = ch.is_none_or(|c| {
@@ -608,6 +610,13 @@ impl Emitter {
                 && (ch == Some(' ') || start >= end)
                 && self.column as isize + end as isize - start as isize > BEST_WIDTH as isize
                 && split
+                // PyYAML breaks again here when the indentation alone is
+                // past the width (collections nested 40 deep), before the
+                // escaped space is written: the `\` of the escape and the
+                // `\` of the break then read as one escaped backslash and
+                // the text changes. The one place this writer leaves
+                // PyYAML's bytes; the document reads back as written.
+                && space_escaped_at != Some(start)
             {
                 if start < end {
                     self.write_chars(&text[start..end]);
@@ -619,6 +628,7 @@ impl Emitter {
                 self.indention = false;
                 if text[start] == ' ' {
                     self.write_str("\\");
+                    space_escaped_at = Some(start);
                 }
             }
         }
@@ -777,6 +787,27 @@ mod tests {
             to_string(&one("k", s("\ttab\nnext"))),
             "k: \"\\ttab\\nnext\"\n"
         );
+    }
+
+    /// Found by bench/fuzz.sh: nested 40 deep, the indentation alone is
+    /// past the width, and PyYAML's own output for this reads back with
+    /// `\\` where `\ ` was meant.
+    #[test]
+    fn double_quotes_nested_past_the_width_read_back_as_written() {
+        let text = "-\" - - - - \t- - take-ownership";
+        for depth in [39, 40, 41, 138] {
+            let mut value = s(text);
+            for _ in 0..depth {
+                value = Value::Seq(vec![value]);
+            }
+            let document = one("k", value);
+            let written = to_string(&document);
+            assert_eq!(
+                super::super::parse(&written).unwrap(),
+                document,
+                "{written}"
+            );
+        }
     }
 
     #[test]
