@@ -610,13 +610,13 @@ impl Emitter {
                 && (ch == Some(' ') || start >= end)
                 && self.column as isize + end as isize - start as isize > BEST_WIDTH as isize
                 && split
-                // PyYAML breaks again here when the indentation alone is
-                // past the width (collections nested 40 deep), before the
-                // escaped space is written: the `\` of the escape and the
-                // `\` of the break then read as one escaped backslash and
-                // the text changes. The one place this writer leaves
+                // PyYAML breaks again at once when the indentation alone
+                // is past the width (collections nested 40 deep), before
+                // the escaped space is written: the `\` of the escape and
+                // the `\` of the break then read as one escaped backslash
+                // and the text changes. The one place this writer leaves
                 // PyYAML's bytes; the document reads back as written.
-                && space_escaped_at != Some(start)
+                && !(start >= end && space_escaped_at == Some(start))
             {
                 if start < end {
                     self.write_chars(&text[start..end]);
