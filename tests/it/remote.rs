@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 
 const REL: &str = "4.19.1";
 const UNREACHABLE: i32 = 7;
+const PATH: &str = "_releases/4.19/statebox/4.19.1.yaml";
 
 /// The served remote, with a catalog of the tests' task names beside it.
 struct Setup {
@@ -470,4 +471,91 @@ fn a_fetch_killed_inside_leaves_nothing_in_the_next_writes_way() {
         leftovers[0].exists(),
         "a lock without a dead holder's note was removed"
     );
+}
+
+/// A remote where another machine always pushes first: its pre-receive
+/// hook lands a rival write (statebox itself, straight into the bare
+/// repository) while each push of ours is being received, so every push
+/// loses its compare-and-swap and every round fetches and replays again.
+/// With a 3 s budget the write gives up with exit 6, names the remote and
+/// the commits it keeps, keeps them locally, and a quieter `sync`
+/// delivers them.
+#[test]
+fn a_remote_that_others_always_win_ends_in_remote_busy_and_sync_delivers() {
+    use std::os::unix::fs::PermissionsExt;
+    let setup = Setup::new(&all_task_names(1, 1));
+    let a = setup.remote.new_clone();
+    ok_out(&setup.write(a.path(), &["init", "-r", REL]), "init");
+    let hook = setup.remote.bare().join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\ncat >/dev/null\nenv -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY \
+             -u GIT_ALTERNATE_OBJECT_DIRECTORIES '{}' --repo . meta set -r {REL} \
+             \"rival_$(date +%s%N)=1\" >/dev/null 2>&1\nexit 0\n",
+            statebox_bin().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let out = Command::new(statebox_bin())
+        .arg("--repo")
+        .arg(a.path())
+        .args(["--remote", "origin", "issue", "add", "-r", REL, "ours"])
+        .env("STATEBOX_PUSH_BUDGET", "3")
+        .env_remove("STATEBOX_REMOTE")
+        .env_remove("STATEBOX_BRANCH")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("remote 'origin': gave up after")
+            && err.contains("other machines kept pushing first")
+            && err.contains("kept locally on branch 'record'"),
+        "{err}"
+    );
+    assert!(
+        show(a.path(), &format!("record:{PATH}")).contains("ours"),
+        "kept locally"
+    );
+    assert!(!setup.remote_state()["issues"].to_string().contains("ours"));
+    let rivals = |state: serde_json::Value| {
+        state["metadata"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with("rival_"))
+            .count()
+    };
+    assert!(
+        rivals(setup.remote_state()) >= 2,
+        "the rival won more than once"
+    );
+
+    std::fs::remove_file(&hook).unwrap();
+    ok_out(&setup.run(a.path(), &["sync", "origin"]), "sync");
+    let state = setup.remote_state();
+    assert!(state["issues"].to_string().contains("ours"), "delivered");
+}
+
+#[test]
+fn a_push_budget_that_is_not_seconds_is_named() {
+    let setup = Setup::new(&all_task_names(1, 1));
+    let a = setup.remote.new_clone();
+    let out = Command::new(statebox_bin())
+        .arg("--repo")
+        .arg(a.path())
+        .args(["--remote", "origin", "init", "-r", REL])
+        .env("STATEBOX_PUSH_BUDGET", "1m")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(10), "{err}");
+    assert!(
+        err.contains("STATEBOX_PUSH_BUDGET must be whole seconds, got '1m'"),
+        "{err}"
+    );
+    assert_eq!(tip(a.path(), "record"), None, "nothing was written");
 }

@@ -59,7 +59,9 @@ fn local_path(url: &str) -> Option<std::path::PathBuf> {
 /// How long a write keeps trying to get its commits onto a remote that
 /// other machines keep pushing to, before it leaves them local (exit 6).
 /// Time, not a count of attempts: rounds take as long as the network does.
-const PUSH_BUDGET: Duration = Duration::from_secs(60);
+/// `STATEBOX_PUSH_BUDGET` (whole seconds) sets another: a bot that would
+/// rather fail fast and `sync` later, say.
+const DEFAULT_PUSH_BUDGET: Duration = Duration::from_secs(60);
 
 /// Credential callbacks are called again and again while a server refuses
 /// what they return; after this many the push or fetch gives up.
@@ -78,6 +80,7 @@ pub struct SyncedGit {
     /// Replaying an operation resolves task names again.
     catalog: Catalog,
     retry: RetryPolicy,
+    push_budget: Duration,
 }
 
 /// What a sync did.
@@ -200,7 +203,15 @@ impl SyncedGit {
         if https {
             crate::backend::git::load_ca_bundle()?;
         }
+        let push_budget = match std::env::var("STATEBOX_PUSH_BUDGET") {
+            Ok(text) => Duration::from_secs(text.parse().map_err(|_| BackendError::Remote {
+                remote: remote.to_owned(),
+                reason: format!("STATEBOX_PUSH_BUDGET must be whole seconds, got '{text}'"),
+            })?),
+            Err(_) => DEFAULT_PUSH_BUDGET,
+        };
         Ok(SyncedGit {
+            push_budget,
             local,
             remote: remote.to_owned(),
             catalog,
@@ -456,7 +467,8 @@ impl SyncedGit {
     /// replayed commits are only worth pushing while the fetched tip is
     /// fresh, so a pause between replay and push would only lose the race
     /// again. Backing off comes between rounds, after a second rejection in
-    /// a row, and the rounds stop when [`PUSH_BUDGET`] is spent.
+    /// a row, and the rounds stop when the push budget is spent
+    /// ([`DEFAULT_PUSH_BUDGET`]).
     fn deliver(&self) -> Result<SyncReport, BackendError> {
         let mut report = SyncReport::default();
         let started = std::time::Instant::now();
@@ -475,7 +487,7 @@ impl SyncedGit {
                 }
                 Push::Rejected(message) => message,
             };
-            if started.elapsed() >= PUSH_BUDGET {
+            if started.elapsed() >= self.push_budget {
                 return Err(BackendError::RemoteBusy {
                     remote: self.remote.clone(),
                     branch: self.local.branch().to_owned(),
