@@ -92,11 +92,11 @@ impl Filters {
             .map(|s| s.release.clone())
             .chain(unreadable.iter().map(|u| u.release.clone()))
             .collect();
-        let release_date = |release: &Release| {
-            let summary = summaries.iter().find(|s| &s.release == release)?;
-            let date = to_json(summary.state.metadata.get("release_date")?);
-            date.as_str().map(str::to_owned)
-        };
+        let dates: std::collections::HashMap<&Release, &Option<String>> = summaries
+            .iter()
+            .map(|s| (&s.release, &s.release_date))
+            .collect();
+        let release_date = |release: &Release| dates.get(release).and_then(|d| (*d).clone());
         let active = active::active_releases(&listed, active::today(), |r| {
             Ok::<_, std::convert::Infallible>(release_date(r))
         })
@@ -183,37 +183,60 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<ExitCode, CliError> {
 
 struct Summary {
     release: Release,
-    state: State,
+    health: String,
+    tasks: usize,
+    pass: usize,
+    fail: usize,
+    in_progress: usize,
+    not_started: usize,
+    open_issues: usize,
+    open_blockers: usize,
+    issues: usize,
+    updated_at: String,
+    /// Its `release_date`, for `--active`.
+    release_date: Option<String>,
 }
 
 impl Summary {
-    fn count(&self, status: Status) -> usize {
-        self.state
-            .tasks
-            .iter()
-            .filter(|t| t.status == status)
-            .count()
-    }
-
-    fn open_issues(&self) -> (usize, usize) {
-        let open: Vec<_> = self.state.issues.iter().filter(|i| !i.resolved).collect();
-        (open.len(), open.iter().filter(|i| i.blocker).count())
+    /// The figures `status` shows of `state`, and no more: a branch of
+    /// 15,000 releases is summed up one state at a time, so memory does
+    /// not grow with each state's tasks and issues.
+    fn of(release: Release, state: State) -> Self {
+        let count = |status: Status| state.tasks.iter().filter(|t| t.status == status).count();
+        let open = || state.issues.iter().filter(|i| !i.resolved);
+        let release_date = state
+            .metadata
+            .get("release_date")
+            .and_then(|date| to_json(date).as_str().map(str::to_owned));
+        Summary {
+            release,
+            health: state.health().to_string(),
+            tasks: state.tasks.len(),
+            pass: count(Status::Pass),
+            fail: count(Status::Fail),
+            in_progress: count(Status::InProgress),
+            not_started: count(Status::NotStarted),
+            open_issues: open().count(),
+            open_blockers: open().filter(|i| i.blocker).count(),
+            issues: state.issues.len(),
+            release_date,
+            updated_at: state.updated_at,
+        }
     }
 
     fn json(&self) -> serde_json::Value {
-        let (open, blockers) = self.open_issues();
         serde_json::json!({
             "release": self.release.to_string(),
-            "health": self.state.health().to_string(),
+            "health": self.health,
             "tasks": {
-                "total": self.state.tasks.len(),
-                "pass": self.count(Status::Pass),
-                "fail": self.count(Status::Fail),
-                "in_progress": self.count(Status::InProgress),
-                "not_started": self.count(Status::NotStarted),
+                "total": self.tasks,
+                "pass": self.pass,
+                "fail": self.fail,
+                "in_progress": self.in_progress,
+                "not_started": self.not_started,
             },
-            "issues": { "open": open, "open_blockers": blockers, "total": self.state.issues.len() },
-            "updated_at": self.state.updated_at,
+            "issues": { "open": self.open_issues, "open_blockers": self.open_blockers, "total": self.issues },
+            "updated_at": self.updated_at,
         })
     }
 }
@@ -233,7 +256,7 @@ fn read_listed(
     release: Release,
 ) -> Result<Result<Summary, Unreadable>, CliError> {
     let reason = match write::load(ctx.store.as_ref(), &release) {
-        Ok(Some(state)) => return Ok(Ok(Summary { release, state })),
+        Ok(Some(state)) => return Ok(Ok(Summary::of(release, state))),
         // The git store lists every entry of `statebox/` that is named like
         // a state file, and reads only files: a folder there reads as none.
         Ok(None) => "is not a file (a folder or other entry stands where the state file should be)"
@@ -372,18 +395,17 @@ fn print_summaries(
         "RELEASE", "HEALTH", "TASKS", "PASS", "FAIL", "ACTIVE", "ISSUES", "BLOCKERS"
     );
     for s in summaries {
-        let (open, blockers) = s.open_issues();
         println!(
             "{:<width$} {:<6} {:>5} {:>5} {:>5} {:>6}  {:>6} {:>8}  {}",
             s.release.to_string(),
-            s.state.health().to_string(),
-            s.state.tasks.len(),
-            s.count(Status::Pass),
-            s.count(Status::Fail),
-            s.count(Status::InProgress),
-            open,
-            blockers,
-            s.state.updated_at
+            s.health,
+            s.tasks,
+            s.pass,
+            s.fail,
+            s.in_progress,
+            s.open_issues,
+            s.open_blockers,
+            s.updated_at
         );
     }
 }
