@@ -429,59 +429,103 @@ fn changes_of(
     states.push(None);
     Ok(states
         .windows(2)
-        .map(|pair| {
-            Some(match pair {
-                [Some(Err(e)), _] | [_, Some(Err(e))] => vec![format!("(cannot tell: {e})")],
-                [after, before] => statebox::model::describe_changes(
-                    before.as_ref().and_then(|s| s.as_ref().ok()),
-                    after.as_ref().and_then(|s| s.as_ref().ok()),
-                ),
-                _ => unreachable!("windows of two"),
-            })
-        })
+        .map(|pair| Some(describe(&pair[0], &pair[1])))
         .collect())
 }
 
 pub fn log(ctx: &Context, args: LogArgs) -> Result<ExitCode, CliError> {
-    let release = args.release.parse()?;
+    let release: Release = args.release.parse()?;
     ctx.ready_to_read()?;
-    let entries = ctx.store.history(&release.path())?;
-    if entries.is_empty() {
-        return Err(CliError::new(
+    let path = release.path();
+    let no_history = || {
+        CliError::new(
             exit::NOT_FOUND,
             format!(
                 "release {release} has no history on {}",
                 ctx.store.describe()
             ),
-        ));
+        )
+    };
+    if !args.json {
+        return match print_history(ctx, &path)? {
+            0 => Err(no_history()),
+            _ => Ok(ExitCode::SUCCESS),
+        };
     }
-    let changes = changes_of(ctx, &release.path(), &entries)?;
-    if args.json {
-        let entries: Vec<serde_json::Value> = entries
-            .iter()
-            .zip(&changes)
-            .map(|(entry, changes)| {
-                let mut json = serde_json::to_value(entry).expect("history serializes");
-                if let Some(changes) = changes {
-                    json["changes"] = serde_json::json!(changes);
-                }
-                json
-            })
-            .collect();
-        print_json(&serde_json::Value::Array(entries));
-    } else {
-        for (e, changes) in entries.iter().zip(&changes) {
-            println!(
-                "{} {} {:<16} {}",
-                &e.commit[..12],
-                e.time,
-                printable(&e.author),
-                printable(&e.message)
-            );
-            for change in changes.iter().flatten() {
-                println!("    {}", printable(change));
+    let entries = ctx.store.history(&path)?;
+    if entries.is_empty() {
+        return Err(no_history());
+    }
+    let changes = changes_of(ctx, &path, &entries)?;
+    let entries: Vec<serde_json::Value> = entries
+        .iter()
+        .zip(&changes)
+        .map(|(entry, changes)| {
+            let mut json = serde_json::to_value(entry).expect("history serializes");
+            if let Some(changes) = changes {
+                json["changes"] = serde_json::json!(changes);
+            }
+            json
+        })
+        .collect();
+    print_json(&serde_json::Value::Array(entries));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A file as one commit left it: `None` when absent there.
+type Version = Option<Result<State, write::LoadError>>;
+
+/// Prints the history of `path` as the store walks it, so the newest
+/// entries show before a long history is walked and memory holds two
+/// versions, not all. An entry's changes need the version before it,
+/// which the next (older) entry brings: each is printed when the next one
+/// arrives, the last when the walk ends. Returns the entries printed.
+fn print_history(ctx: &Context, path: &str) -> Result<usize, CliError> {
+    let mut shown = 0;
+    let mut held: Option<(statebox::backend::HistoryEntry, Option<Version>)> = None;
+    let mut print = |entry: &statebox::backend::HistoryEntry,
+                     after: &Option<Version>,
+                     before: Option<&Version>| {
+        println!(
+            "{} {} {:<16} {}",
+            &entry.commit[..12],
+            entry.time,
+            printable(&entry.author),
+            printable(&entry.message)
+        );
+        // A store that keeps no file versions shows no changes.
+        if let (Some(after), Some(before)) = (after, before) {
+            for change in describe(after, before) {
+                println!("    {}", printable(&change));
             }
         }
+        shown += 1;
+    };
+    ctx.store.history_each(path, &mut |entry| {
+        let version = match ctx.store.read_at(path, &entry.commit) {
+            Err(BackendError::Unsupported(_)) => None,
+            other => Some(other?.map(|bytes| write::decode(path, &bytes))),
+        };
+        if let Some((newer, newer_version)) = held.take() {
+            print(&newer, &newer_version, version.as_ref());
+        }
+        held = Some((entry, version));
+        Ok(())
+    })?;
+    if let Some((oldest, version)) = held {
+        let created = version.as_ref().map(|_| None);
+        print(&oldest, &version, created.as_ref());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(shown)
+}
+
+/// What changed from `before` to `after`, in words.
+fn describe(after: &Version, before: &Version) -> Vec<String> {
+    match (after, before) {
+        (Some(Err(e)), _) | (_, Some(Err(e))) => vec![format!("(cannot tell: {e})")],
+        (after, before) => statebox::model::describe_changes(
+            before.as_ref().and_then(|s| s.as_ref().ok()),
+            after.as_ref().and_then(|s| s.as_ref().ok()),
+        ),
+    }
 }

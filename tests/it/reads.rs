@@ -330,3 +330,44 @@ fn log_says_what_each_commit_changed_from_the_file() {
         "file created"
     );
 }
+
+/// `log` prints as it walks: the newest entries are out before the walk
+/// reaches the oldest. Shown without timing: the oldest commit's object is
+/// gone, so the walk fails there, and what was printed before is there.
+#[test]
+fn log_prints_the_newest_entries_before_walking_the_whole_history() {
+    let repo = new_repo();
+    let r = repo.path();
+    for task in [
+        "take-ownership",
+        "stage-testing",
+        "image-consistency-check",
+        "drop-bugs",
+        "check-cve-tracker-bug",
+        "push-to-cdn-staging",
+    ] {
+        ok(
+            r,
+            &["task", "set", "-r", "4.19.1", task, "--status", "Pass"],
+        );
+    }
+    let commits: Vec<String> = git(r, &["rev-list", "record"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let root = commits.last().unwrap();
+    std::fs::remove_file(r.join(format!(".git/objects/{}/{}", &root[..2], &root[2..]))).unwrap();
+
+    let out = statebox(r, &["log", "-r", "4.19.1"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(10), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(root.as_str()));
+    for newer in &commits[..2] {
+        assert!(
+            stdout.contains(&newer[..12]),
+            "{} not shown:\n{stdout}",
+            &newer[..12]
+        );
+    }
+    assert!(stdout.contains("push-to-cdn-staging"), "{stdout}");
+}

@@ -713,8 +713,12 @@ impl Backend for SyncedGit {
         self.pull().map(|_| ())
     }
 
-    fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, BackendError> {
-        self.local.history(path)
+    fn history_each(
+        &self,
+        path: &str,
+        each: &mut dyn FnMut(HistoryEntry) -> Result<(), BackendError>,
+    ) -> Result<(), BackendError> {
+        self.local.history_each(path, each)
     }
 
     fn read_at(&self, path: &str, commit: &str) -> Result<Option<Vec<u8>>, BackendError> {

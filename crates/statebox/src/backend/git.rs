@@ -619,33 +619,38 @@ impl Backend for GitBackend {
         }
     }
 
-    fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, BackendError> {
+    fn history_each(
+        &self,
+        path: &str,
+        each: &mut dyn FnMut(HistoryEntry) -> Result<(), BackendError>,
+    ) -> Result<(), BackendError> {
         let Some(tip) = self.tip()? else {
-            return Ok(Vec::new());
+            return Ok(());
         };
-        let mut walk = self.repo.revwalk().or_git()?;
-        walk.push(tip).or_git()?;
-        walk.simplify_first_parent().or_git()?;
-        let mut entries = Vec::new();
-        for id in walk {
-            let commit = self.repo.find_commit(id.or_git()?).or_git()?;
-            let now = Self::blob_at(&commit.tree().or_git()?, path);
-            let before = match commit.parent(0) {
-                Ok(parent) => Self::blob_at(&parent.tree().or_git()?, path),
-                Err(_) => None,
-            };
+        // The first-parent chain, followed by hand: libgit2's revwalk lists
+        // every commit before it yields the first. Each commit's file is
+        // looked up once, as `now` here and as `before` of the commit after.
+        let at = |id: Oid| -> Result<(git2::Commit<'_>, Option<Oid>), BackendError> {
+            let commit = self.repo.find_commit(id).or_git()?;
+            let blob = Self::blob_at(&commit.tree().or_git()?, path);
+            Ok((commit, blob))
+        };
+        let mut next = Some(at(tip)?);
+        while let Some((commit, now)) = next {
+            next = commit.parent_id(0).ok().map(at).transpose()?;
+            let before = next.as_ref().and_then(|(_, blob)| *blob);
             if now != before {
                 let time = chrono::DateTime::from_timestamp(commit.time().seconds(), 0)
                     .unwrap_or_default();
-                entries.push(HistoryEntry {
+                each(HistoryEntry {
                     commit: commit.id().to_string(),
                     time: crate::timestamp::format(time),
                     author: commit.author().name().unwrap_or_default().to_owned(),
                     message: commit.summary().unwrap_or_default().to_owned(),
-                });
+                })?;
             }
         }
-        Ok(entries)
+        Ok(())
     }
 
     fn find_commit(

@@ -361,8 +361,11 @@ impl Backend for GitHubBackend {
         Ok(listing.sorted())
     }
 
-    fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, BackendError> {
-        let mut entries = Vec::new();
+    fn history_each(
+        &self,
+        path: &str,
+        each: &mut dyn FnMut(HistoryEntry) -> Result<(), BackendError>,
+    ) -> Result<(), BackendError> {
         for page in 1.. {
             let url = self.url(&format!(
                 "commits?sha={}&path={path}&per_page={PAGE}&page={page}",
@@ -375,7 +378,7 @@ impl Backend for GitHubBackend {
             let commits = answer.body.as_array().cloned().unwrap_or_default();
             for commit in &commits {
                 let text = commit["commit"]["message"].as_str().unwrap_or_default();
-                entries.push(HistoryEntry {
+                each(HistoryEntry {
                     commit: commit["sha"].as_str().unwrap_or_default().to_owned(),
                     time: commit["commit"]["author"]["date"]
                         .as_str()
@@ -386,12 +389,12 @@ impl Backend for GitHubBackend {
                         .unwrap_or_default()
                         .to_owned(),
                     message: text.lines().next().unwrap_or_default().to_owned(),
-                });
+                })?;
             }
             if commits.len() < PAGE {
                 break;
             }
         }
-        Ok(entries)
+        Ok(())
     }
 }

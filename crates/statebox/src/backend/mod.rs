@@ -232,9 +232,25 @@ pub trait Backend {
     fn refresh(&self) -> Result<(), BackendError> {
         Ok(())
     }
-    /// Commits that changed `path`, newest first.
-    fn history(&self, _path: &str) -> Result<Vec<HistoryEntry>, BackendError> {
+    /// Hands `each` the commits that changed `path`, newest first, as the
+    /// walk finds them: a reader can show the first before a long history
+    /// has been walked, and nothing holds the whole of it.
+    fn history_each(
+        &self,
+        _path: &str,
+        _each: &mut dyn FnMut(HistoryEntry) -> Result<(), BackendError>,
+    ) -> Result<(), BackendError> {
         Err(BackendError::Unsupported("history"))
+    }
+
+    /// Commits that changed `path`, newest first.
+    fn history(&self, path: &str) -> Result<Vec<HistoryEntry>, BackendError> {
+        let mut entries = Vec::new();
+        self.history_each(path, &mut |entry| {
+            entries.push(entry);
+            Ok(())
+        })?;
+        Ok(entries)
     }
 
     /// The file as commit `commit` (one of [`Backend::history`]'s) left it,
