@@ -35,7 +35,7 @@ pub struct GitBackend {
 impl GitBackend {
     /// Opens the repository containing `path` (work tree, `.git` or bare).
     pub fn open(path: &Path, branch: &str) -> Result<Self, BackendError> {
-        cache_whole_folders();
+        size_object_cache();
         let repo = Repository::discover(path).or_git()?;
         git2::Branch::name_is_valid(branch)
             .ok()
@@ -692,18 +692,29 @@ impl Backend for GitBackend {
     }
 }
 
-/// Lets libgit2 keep trees of any size a branch has in its object cache.
-/// It caches no tree above 4 KiB by default, and a y-stream's `statebox/`
-/// folder with 300 releases is 15 KiB: every read of one of them inflated
-/// and parsed the folder again, which made `status` on 15,000 releases
-/// quadratic (6.0 s, against 0.27 s for 1,500). The cache's total stays
-/// bounded by libgit2's own limit (256 MiB), which evicts.
-fn cache_whole_folders() {
+/// Sizes libgit2's object cache for a branch of state files.
+///
+/// Trees of any size may enter it: libgit2 caches none above 4 KiB by
+/// default, and a y-stream's `statebox/` folder with 300 releases is 15
+/// KiB, so every read of one of them inflated and parsed the folder again,
+/// which made `status` on 15,000 releases quadratic.
+///
+/// The whole cache is held to 8 MiB, not libgit2's 256: a `log` walking
+/// 50,000 commits filled it with trees it never reads again, so memory
+/// grew with the history (385 MiB; 116 MiB now, `git log -- PATH` 178).
+/// The folders `status` reads again and again take about 1 MiB.
+fn size_object_cache() {
     static SET: std::sync::Once = std::sync::Once::new();
     SET.call_once(|| {
-        // SAFETY: a plain setting of libgit2's cache, made once; libgit2
-        // reads it under its cache lock.
-        let _ = unsafe { git2::opts::set_cache_object_limit(ObjectType::Tree, 16 << 20) };
+        // SAFETY: plain settings of libgit2's cache, made once, before this
+        // process reads any object; libgit2 reads them under its cache lock.
+        unsafe {
+            let _ = git2::opts::set_cache_object_limit(ObjectType::Tree, 16 << 20);
+            libgit2_sys::git_libgit2_opts(
+                libgit2_sys::GIT_OPT_SET_CACHE_MAX_SIZE as std::ffi::c_int,
+                (8isize) << 20,
+            );
+        }
     });
 }
 
