@@ -42,19 +42,6 @@ struct Outcome {
 /// after it was reaped (and perhaps reused).
 type Live = Arc<Mutex<Vec<Option<u32>>>>;
 
-/// A small deterministic generator; the seed is printed so a failure can be replayed.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % below
-    }
-}
-
 fn seconds() -> u64 {
     std::env::var("STATEBOX_CHAOS_SECS")
         .ok()
@@ -363,21 +350,8 @@ fn chaos_on_a_dir_folder_loses_no_acknowledged_write() {
 #[test]
 fn chaos_through_a_local_path_remote_loses_no_acknowledged_write() {
     let root = tempfile::tempdir().unwrap();
-    let bare = root.path().join("remote.git");
-    git(
-        root.path(),
-        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
-    );
-    let clones: Vec<tempfile::TempDir> = (0..WRITERS)
-        .map(|_| {
-            let clone = new_repo();
-            git(
-                clone.path(),
-                &["remote", "add", "origin", bare.to_str().unwrap()],
-            );
-            clone
-        })
-        .collect();
+    let bare = bare_remote(root.path());
+    let clones: Vec<tempfile::TempDir> = (0..WRITERS).map(|_| clone_of(&bare)).collect();
     let targets: Vec<PathBuf> = clones.iter().map(|c| c.path().to_owned()).collect();
     let mut outcomes = storm(Store::LocalRemote, &targets);
     outcomes.extend(after_the_storm(Store::LocalRemote, &targets));

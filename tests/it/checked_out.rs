@@ -93,27 +93,13 @@ fn the_users_changes_in_the_checked_out_file_are_never_overwritten() {
     }
 }
 
-/// A clone whose `origin` is the bare repository `bare`.
-fn clone_of(bare: &Path) -> tempfile::TempDir {
-    let clone = new_repo();
-    git(
-        clone.path(),
-        &["remote", "add", "origin", bare.to_str().unwrap()],
-    );
-    clone
-}
-
 /// `sync` moves the branch too: a fast-forward and a replay of local
 /// commits both bring a checked-out work tree along, and neither touches
 /// a file with the user's changes there.
 #[test]
 fn sync_brings_a_checked_out_record_branch_along() {
     let root = tempfile::tempdir().unwrap();
-    let bare = root.path().join("remote.git");
-    git(
-        root.path(),
-        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
-    );
+    let bare = bare_remote(root.path());
     let (a, b) = (clone_of(&bare), clone_of(&bare));
     let (a, b) = (a.path(), b.path());
     ok(a, &["--remote", "origin", "init", "-r", REL]);

@@ -109,19 +109,6 @@ fn eight_processes_fifty_writes_each_lose_nothing() {
     git(&r, &["fsck", "--strict", "--no-progress"]);
 }
 
-/// A small deterministic generator; the seed is printed so a failure can be replayed.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % below
-    }
-}
-
 #[test]
 fn writers_killed_at_random_moments_leave_a_valid_branch() {
     let repo = new_repo();

@@ -224,3 +224,38 @@ pub fn tools_present(test: &str, tools: &[&str]) -> bool {
     eprintln!("skipping {test}: {missing:?} not installed (.ci/run installs them)");
     false
 }
+
+/// A small deterministic generator; the seed is printed so a failure can be replayed.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+/// An empty bare repository `remote.git` in `root`, for clones to push to
+/// by its path.
+pub fn bare_remote(root: &Path) -> PathBuf {
+    let bare = root.join("remote.git");
+    git(
+        root,
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    bare
+}
+
+/// A repository of its own (see [`new_repo`]) whose `origin` is the
+/// repository at `bare`, by path.
+pub fn clone_of(bare: &Path) -> tempfile::TempDir {
+    let clone = new_repo();
+    git(
+        clone.path(),
+        &["remote", "add", "origin", bare.to_str().unwrap()],
+    );
+    clone
+}
