@@ -37,7 +37,7 @@ pub fn parse(line: &str) -> Option<StatusLine<'_>> {
     let caps = STATUS_RE.captures(line)?;
     let whole = caps.get(0)?;
     Some(StatusLine {
-        timestamp: crate::timestamp::texts_in(&line[..whole.start()]).next(),
+        timestamp: crate::timestamp::first_in(&line[..whole.start()]),
         display_name: caps.get(1)?.as_str().trim(),
         status: caps.get(2)?.as_str().trim(),
     })
