@@ -420,11 +420,10 @@ fn changes_of(
 ) -> Result<Vec<Option<Vec<String>>>, CliError> {
     let mut states = Vec::with_capacity(entries.len() + 1);
     for entry in entries {
-        let state = match ctx.store.read_at(path, &entry.commit) {
-            Err(BackendError::Unsupported(_)) => return Ok(vec![None; entries.len()]),
-            other => other?.map(|bytes| write::decode(path, &bytes)),
-        };
-        states.push(state);
+        match version_at(ctx, path, &entry.commit)? {
+            Some(state) => states.push(state),
+            None => return Ok(vec![None; entries.len()]),
+        }
     }
     states.push(None);
     Ok(states
@@ -502,10 +501,7 @@ fn print_history(ctx: &Context, path: &str) -> Result<usize, CliError> {
         shown += 1;
     };
     ctx.store.history_each(path, &mut |entry| {
-        let version = match ctx.store.read_at(path, &entry.commit) {
-            Err(BackendError::Unsupported(_)) => None,
-            other => Some(other?.map(|bytes| write::decode(path, &bytes))),
-        };
+        let version = version_at(ctx, path, &entry.commit)?;
         if let Some((newer, newer_version)) = held.take() {
             print(&newer, &newer_version, version.as_ref());
         }
@@ -513,10 +509,20 @@ fn print_history(ctx: &Context, path: &str) -> Result<usize, CliError> {
         Ok(())
     })?;
     if let Some((oldest, version)) = held {
-        let created = version.as_ref().map(|_| None);
-        print(&oldest, &version, created.as_ref());
+        // Before the oldest entry the file did not exist.
+        let absent: Version = None;
+        print(&oldest, &version, version.as_ref().map(|_| &absent));
     }
     Ok(shown)
+}
+
+/// The file as commit `commit` left it; `None` for a store that keeps no
+/// file versions.
+fn version_at(ctx: &Context, path: &str, commit: &str) -> Result<Option<Version>, BackendError> {
+    match ctx.store.read_at(path, commit) {
+        Err(BackendError::Unsupported(_)) => Ok(None),
+        other => Ok(Some(other?.map(|bytes| write::decode(path, &bytes)))),
+    }
 }
 
 /// What changed from `before` to `after`, in words.

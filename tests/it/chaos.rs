@@ -296,20 +296,8 @@ fn check(store: Store, outcomes: &[Outcome], state: &serde_json::Value) {
 }
 
 fn state_of(store_args: &[&str], cwd: &Path) -> serde_json::Value {
-    let out = Command::new(statebox_bin())
-        .args(store_args)
-        .args(["show", "-r", REL, "--json"])
-        .current_dir(cwd)
-        .env_remove("STATEBOX_REMOTE")
-        .env_remove("STATEBOX_BRANCH")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let shown = ok(cwd, &[store_args, &["show", "-r", REL, "--json"]].concat());
+    serde_json::from_str(&shown).unwrap()
 }
 
 fn fsck(repo: &Path) {

@@ -9,8 +9,13 @@ use std::path::Path;
 const REL: &str = "4.19.1";
 const PATH: &str = "_releases/4.19/statebox/4.19.1.yaml";
 
+/// `task set -r REL TASK --status Pass`, as arguments.
+fn pass(task: &str) -> [&str; 7] {
+    ["task", "set", "-r", REL, task, "--status", "Pass"]
+}
+
 fn set_task(repo: &Path, task: &str) -> std::process::Output {
-    statebox(repo, &["task", "set", "-r", REL, task, "--status", "Pass"])
+    statebox(repo, &pass(task))
 }
 
 fn assert_clean_and_current(tree: &Path) {
@@ -109,17 +114,7 @@ fn sync_brings_a_checked_out_record_branch_along() {
     // Fast-forward: b has nothing of its own.
     ok(
         a,
-        &[
-            "--remote",
-            "origin",
-            "task",
-            "set",
-            "-r",
-            REL,
-            "take-ownership",
-            "--status",
-            "Pass",
-        ],
+        &[&["--remote", "origin"][..], &pass("take-ownership")].concat(),
     );
     ok(b, &["pull", "origin"]);
     assert_clean_and_current(b);
@@ -132,17 +127,7 @@ fn sync_brings_a_checked_out_record_branch_along() {
     // Replay: both moved; b's own commit goes on top of a's.
     ok(
         a,
-        &[
-            "--remote",
-            "origin",
-            "task",
-            "set",
-            "-r",
-            REL,
-            "stage-testing",
-            "--status",
-            "Pass",
-        ],
+        &[&["--remote", "origin"][..], &pass("stage-testing")].concat(),
     );
     ok(b, &["issue", "add", "-r", REL, "from b"]);
     ok(b, &["sync", "origin"]);
