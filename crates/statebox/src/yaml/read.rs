@@ -45,7 +45,7 @@ pub(crate) fn parse(text: &str) -> Result<Value, ParseError> {
         .or_else(|| text.strip_suffix("..."))
         .filter(|rest| rest.ends_with('\n'))
         .unwrap_or(text);
-    let marked = text.contains(['\u{85}', '\u{2028}', '\u{2029}']);
+    let marked = has_yaml11_break(text);
     let normalized;
     let text = if marked {
         normalized = mark_yaml11_breaks(text);
@@ -87,13 +87,7 @@ pub(crate) fn parse(text: &str) -> Result<Value, ParseError> {
 /// NEL) and U+FFFE/U+FFFF anywhere in the stream, even in comments;
 /// yaml-rust2 would accept them.
 fn check_printable(text: &str) -> Result<(), ParseError> {
-    let printable = |ch: char| {
-        matches!(ch, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}')
-            || ('\u{A0}'..='\u{D7FF}').contains(&ch)
-            || ('\u{E000}'..='\u{FFFD}').contains(&ch)
-            || ch >= '\u{10000}'
-    };
-    let Some(index) = text.find(|ch| !printable(ch)) else {
+    let Some(index) = first_unprintable(text) else {
         return Ok(());
     };
     let before = &text[..index];
@@ -113,6 +107,62 @@ fn check_printable(text: &str) -> Result<(), ParseError> {
             "unacceptable character U+{:04X}: control characters and noncharacters are not allowed",
             ch as u32
         ),
+    })
+}
+
+/// Where `text` first holds a character PyYAML's reader refuses. State
+/// files are nearly all printable ASCII, so blocks of it are passed over a
+/// whole block at a time (a fold the compiler vectorises); only a block
+/// with something else in it is looked at character by character. Every
+/// read of the branch starts here, so a char-by-char walk of the whole
+/// text was a quarter of `status`'s time.
+fn first_unprintable(text: &str) -> Option<usize> {
+    const BLOCK: usize = 64;
+    let plain_ascii = |b: u8| matches!(b, b' '..=b'~' | b'\n');
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = (start + BLOCK).min(bytes.len());
+        let block = &bytes[start..end];
+        if block.iter().fold(true, |all, &b| all & plain_ascii(b)) {
+            start = end;
+            continue;
+        }
+        // A block may begin or end inside a character: walk from the
+        // start of the character the block begins in.
+        let from = (0..=start)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        for (offset, ch) in text[from..].char_indices() {
+            if from + offset >= end {
+                break;
+            }
+            if !printable(ch) {
+                return Some(from + offset);
+            }
+        }
+        start = end;
+    }
+    None
+}
+
+fn printable(ch: char) -> bool {
+    matches!(ch, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}')
+        || ('\u{A0}'..='\u{D7FF}').contains(&ch)
+        || ('\u{E000}'..='\u{FFFD}').contains(&ch)
+        || ch >= '\u{10000}'
+}
+
+/// Whether `text` holds NEL, LS or PS. Their UTF-8 forms begin with 0xC2
+/// or 0xE2, which memchr finds far faster than a walk of the characters.
+fn has_yaml11_break(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr2_iter(0xC2, 0xE2, bytes).any(|i| {
+        let rest = &bytes[i..];
+        rest.starts_with("\u{85}".as_bytes())
+            || rest.starts_with("\u{2028}".as_bytes())
+            || rest.starts_with("\u{2029}".as_bytes())
     })
 }
 
@@ -449,18 +499,48 @@ impl Builder {
 /// read in linear time; keys are spelled for hashing since `Value` holds
 /// floats.
 fn dict_of(entries: impl Iterator<Item = (Value, Value)>) -> Mapping {
-    let mut slots: Vec<(Value, Value)> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for (key, value) in entries {
-        match index.entry(format!("{key:?}")) {
-            std::collections::hash_map::Entry::Occupied(slot) => slots[*slot.get()].1 = value,
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(slots.len());
-                slots.push((key, value));
-            }
+    let entries: Vec<(Value, Value)> = entries.collect();
+    // Each entry's slot, found while the keys can still be borrowed.
+    let mut slot_of = Vec::with_capacity(entries.len());
+    let mut slots = 0;
+    {
+        let mut index: HashMap<Spelled, usize> = HashMap::with_capacity(entries.len());
+        for (key, _) in &entries {
+            let slot = *index.entry(Spelled::of(key)).or_insert_with(|| {
+                slots += 1;
+                slots - 1
+            });
+            slot_of.push(slot);
         }
     }
-    slots.into_iter().collect()
+    let mut mapping: Vec<(Value, Value)> = Vec::with_capacity(slots);
+    for ((key, value), slot) in entries.into_iter().zip(slot_of) {
+        if slot == mapping.len() {
+            mapping.push((key, value));
+        } else {
+            mapping[slot].1 = value;
+        }
+    }
+    mapping.into_iter().collect()
+}
+
+/// A key as `dict_of` hashes it. String keys, nearly all of them, are
+/// hashed as they are; others by their debug spelling (a `Value` holds
+/// floats, so it cannot be hashed itself). Formatting every key was a
+/// twentieth of a file's read.
+#[derive(PartialEq, Eq, Hash)]
+enum Spelled<'a> {
+    Str(&'a str),
+    Other(String),
+}
+
+impl<'a> Spelled<'a> {
+    fn of(key: &'a Value) -> Self {
+        match key {
+            Value::Str(text) => Spelled::Str(text),
+            other => Spelled::Other(format!("{other:?}")),
+        }
+    }
 }
 
 /// `SafeConstructor.flatten_mapping`: a merged list of mappings is applied
@@ -553,6 +633,46 @@ mod tests {
             .get(key)
             .cloned()
             .unwrap_or_else(|| panic!("{text:?} has no {key}"))
+    }
+
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        /// The block-wise scans find what a walk of every character finds,
+        /// wherever in a block (or across two) the odd character falls.
+        #[test]
+        fn block_scans_agree_with_a_walk_of_every_character(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "[ -~\n]{0,70}",
+                    proptest::char::any().prop_map(String::from),
+                    proptest::sample::select(vec!["\u{85}", "\u{2028}", "\u{2029}", "\u{FFFE}", "\u{7}", "\t", "\r", "é", "\u{1F600}"]).prop_map(String::from),
+                ],
+                0..12,
+            )
+        ) {
+            let text = pieces.concat();
+            proptest::prop_assert_eq!(first_unprintable(&text), text.find(|ch| !printable(ch)));
+            proptest::prop_assert_eq!(
+                has_yaml11_break(&text),
+                text.contains(['\u{85}', '\u{2028}', '\u{2029}'])
+            );
+        }
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_first_place_and_its_last_value_whatever_its_type() {
+        let m = map("a: 1\n1: x\nb: 2\na: 3\n1: y\n'1': z\n");
+        let keys: Vec<String> = m.iter().map(|(k, v)| format!("{k:?}={v:?}")).collect();
+        assert_eq!(
+            keys,
+            [
+                "Str(\"a\")=Int(3)",
+                "Int(1)=Str(\"y\")",
+                "Str(\"b\")=Int(2)",
+                "Str(\"1\")=Str(\"z\")"
+            ]
+        );
     }
 
     // Expected values are what `yaml.safe_load` gives for the same text.
