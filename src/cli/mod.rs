@@ -21,6 +21,7 @@ use statebox::catalog::{Catalog, CatalogError};
 use statebox::idempotency::{IdempotencyKey, InvalidKey};
 use statebox::model::OpError;
 use statebox::release::{InvalidRelease, Release};
+use statebox::summary::SummaryCache;
 use statebox::sync::SyncedGit;
 use statebox::write::{self, LoadError, RetryPolicy, WriteError};
 use std::path::PathBuf;
@@ -460,6 +461,23 @@ impl Context {
             catalog,
             retry: RetryPolicy::default(),
         })
+    }
+
+    /// The cache of `status` summaries, holding those `wanted`:
+    /// `$XDG_CACHE_HOME/statebox`, else `~/.cache/statebox` (relative
+    /// paths are ignored, as XDG says); none when neither is set.
+    pub fn summary_cache<'a>(
+        &self,
+        wanted: impl IntoIterator<Item = (&'a Release, &'a str)>,
+    ) -> Option<SummaryCache> {
+        let absolute = |name: &str| {
+            std::env::var_os(name)
+                .map(std::path::PathBuf::from)
+                .filter(|path| path.is_absolute())
+        };
+        let folder = absolute("XDG_CACHE_HOME")
+            .or_else(|| absolute("HOME").map(|home| home.join(".cache")))?;
+        Some(SummaryCache::open(&folder.join("statebox"), wanted))
     }
 
     fn write(

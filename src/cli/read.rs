@@ -6,9 +6,10 @@ use super::{CliError, Context, ReleaseArg, exit, print_json};
 use clap::Args;
 use statebox::active;
 use statebox::backend::BackendError;
-use statebox::model::{State, Status};
+use statebox::model::State;
 use statebox::release::Release;
 use statebox::schema::to_json;
+use statebox::summary::Summary;
 use statebox::write::{self, WriteError};
 use std::io::ErrorKind;
 use std::process::ExitCode;
@@ -86,7 +87,7 @@ impl Filters {
 
     /// `--active`: the rule applied to every release with a state file,
     /// readable or not.
-    fn find_active(&mut self, summaries: &[Summary], unreadable: &[Unreadable]) {
+    fn find_active(&mut self, summaries: &[Row], unreadable: &[Unreadable]) {
         let listed: Vec<Release> = summaries
             .iter()
             .map(|s| s.release.clone())
@@ -94,7 +95,7 @@ impl Filters {
             .collect();
         let dates: std::collections::HashMap<&Release, &Option<String>> = summaries
             .iter()
-            .map(|s| (&s.release, &s.release_date))
+            .map(|s| (&s.release, &s.summary.release_date))
             .collect();
         let release_date = |release: &Release| dates.get(release).and_then(|d| (*d).clone());
         let active = active::active_releases(&listed, active::today(), |r| {
@@ -181,62 +182,27 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-struct Summary {
+/// One release's line of `status`.
+struct Row {
     release: Release,
-    health: String,
-    tasks: usize,
-    pass: usize,
-    fail: usize,
-    in_progress: usize,
-    not_started: usize,
-    open_issues: usize,
-    open_blockers: usize,
-    issues: usize,
-    updated_at: String,
-    /// Its `release_date`, for `--active`.
-    release_date: Option<String>,
+    summary: Summary,
 }
 
-impl Summary {
-    /// The figures `status` shows of `state`, and no more: a branch of
-    /// 15,000 releases is summed up one state at a time, so memory does
-    /// not grow with each state's tasks and issues.
-    fn of(release: Release, state: State) -> Self {
-        let count = |status: Status| state.tasks.iter().filter(|t| t.status == status).count();
-        let open = || state.issues.iter().filter(|i| !i.resolved);
-        let release_date = state
-            .metadata
-            .get("release_date")
-            .and_then(|date| to_json(date).as_str().map(str::to_owned));
-        Summary {
-            release,
-            health: state.health().to_string(),
-            tasks: state.tasks.len(),
-            pass: count(Status::Pass),
-            fail: count(Status::Fail),
-            in_progress: count(Status::InProgress),
-            not_started: count(Status::NotStarted),
-            open_issues: open().count(),
-            open_blockers: open().filter(|i| i.blocker).count(),
-            issues: state.issues.len(),
-            release_date,
-            updated_at: state.updated_at,
-        }
-    }
-
+impl Row {
     fn json(&self) -> serde_json::Value {
+        let s = &self.summary;
         serde_json::json!({
             "release": self.release.to_string(),
-            "health": self.health,
+            "health": s.health.to_string(),
             "tasks": {
-                "total": self.tasks,
-                "pass": self.pass,
-                "fail": self.fail,
-                "in_progress": self.in_progress,
-                "not_started": self.not_started,
+                "total": s.tasks,
+                "pass": s.pass,
+                "fail": s.fail,
+                "in_progress": s.in_progress,
+                "not_started": s.not_started,
             },
-            "issues": { "open": self.open_issues, "open_blockers": self.open_blockers, "total": self.issues },
-            "updated_at": self.updated_at,
+            "issues": { "open": s.open_issues, "open_blockers": s.open_blockers, "total": s.issues },
+            "updated_at": s.updated_at,
         })
     }
 }
@@ -252,11 +218,11 @@ struct Unreadable {
 /// failure that is not this file's own (git, the remote) ends the command.
 fn read_listed(
     ctx: &Context,
-    path: String,
-    release: Release,
-) -> Result<Result<Summary, Unreadable>, CliError> {
-    let reason = match write::load(ctx.store.as_ref(), &release) {
-        Ok(Some(state)) => return Ok(Ok(Summary::of(release, state))),
+    path: &str,
+    release: &Release,
+) -> Result<Result<Summary, String>, CliError> {
+    let reason = match write::load(ctx.store.as_ref(), release) {
+        Ok(Some(state)) => return Ok(Ok(Summary::of(&state))),
         // The git store lists every entry of `statebox/` that is named like
         // a state file, and reads only files: a folder there reads as none.
         Ok(None) => "is not a file (a folder or other entry stands where the state file should be)"
@@ -276,11 +242,7 @@ fn read_listed(
         }
         Err(other) => return Err(other.into()),
     };
-    Ok(Err(Unreadable {
-        release,
-        path,
-        reason,
-    }))
+    Ok(Err(reason))
 }
 
 pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
@@ -296,14 +258,51 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
     } else {
         &listing.misplaced[..]
     };
-    for path in listing.files {
-        let Some(release) = Release::from_path(&path) else {
-            continue;
+    let listed: Vec<(String, Release)> = listing
+        .files
+        .into_iter()
+        .filter_map(|path| Release::from_path(&path).map(|release| (path, release)))
+        .collect();
+    let ids = &listing.content_ids;
+    let mut cache = ctx.summary_cache(
+        listed
+            .iter()
+            .filter_map(|(path, release)| ids.get(path).map(|id| (release, id.as_str()))),
+    );
+    for (path, release) in listed {
+        let content_id = ids.get(&path);
+        let cached = cache
+            .as_mut()
+            .zip(content_id)
+            .and_then(|(cache, id)| cache.take(&release, id));
+        let summary = match cached {
+            Some(summary) => summary,
+            None => match read_listed(ctx, &path, &release)? {
+                Ok(summary) => {
+                    if let Some((cache, id)) = cache.as_mut().zip(content_id) {
+                        cache.insert(&release, id, summary.clone());
+                    }
+                    summary
+                }
+                Err(reason) => {
+                    unreadable.push(Unreadable {
+                        release,
+                        path,
+                        reason,
+                    });
+                    continue;
+                }
+            },
         };
-        match read_listed(ctx, path, release)? {
-            Ok(summary) => summaries.push(summary),
-            Err(bad) => unreadable.push(bad),
-        }
+        summaries.push(Row { release, summary });
+    }
+    if let Some(cache) = cache
+        && let Err(e) = cache.save()
+    {
+        tracing::warn!(
+            "the summary cache {} could not be saved (status stays correct, only slower next time): {e}",
+            cache.file().display()
+        );
     }
     if args.active {
         filters.find_active(&summaries, &unreadable);
@@ -362,14 +361,14 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<ExitCode, CliError> {
 
 fn print_summaries(
     ctx: &Context,
-    summaries: &[Summary],
+    summaries: &[Row],
     args: &StatusArgs,
     filters: &Filters,
     nothing_unreadable: bool,
 ) {
     if args.json {
         print_json(&serde_json::Value::Array(
-            summaries.iter().map(Summary::json).collect(),
+            summaries.iter().map(Row::json).collect(),
         ));
         return;
     }
@@ -394,11 +393,12 @@ fn print_summaries(
         "{:<width$} {:<6} {:>5} {:>5} {:>5} {:>6}  {:>6} {:>8}  UPDATED",
         "RELEASE", "HEALTH", "TASKS", "PASS", "FAIL", "ACTIVE", "ISSUES", "BLOCKERS"
     );
-    for s in summaries {
+    for row in summaries {
+        let s = &row.summary;
         println!(
             "{:<width$} {:<6} {:>5} {:>5} {:>5} {:>6}  {:>6} {:>8}  {}",
-            s.release.to_string(),
-            s.health,
+            row.release.to_string(),
+            s.health.to_string(),
             s.tasks,
             s.pass,
             s.fail,

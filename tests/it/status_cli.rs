@@ -415,3 +415,122 @@ fn the_dashboard_lists_releases_newest_first_by_semver() {
     newest_first.reverse();
     assert_eq!(order, newest_first);
 }
+
+/// `status` with its summary cache in `cache`.
+fn cached_status(repo: &Path, cache: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(statebox_bin())
+        .current_dir(repo)
+        .arg("status")
+        .args(args)
+        .env("XDG_CACHE_HOME", cache)
+        .env_remove("STATEBOX_BRANCH")
+        .env_remove("STATEBOX_REMOTE")
+        .output()
+        .unwrap()
+}
+
+/// The cache file's keys, most recently used first.
+fn cached_keys(cache: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(cache.join("statebox/summaries.jsonl")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["key"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn status_reuses_a_summary_only_while_the_file_is_the_same() {
+    let repo = new_repo();
+    let r = repo.path();
+    let cache = tempfile::tempdir().unwrap();
+    seed(r, &["4.19.1", "4.19.2"]);
+    commit_raw(r, "_releases/4.19/statebox/4.19.3.yaml", BROKEN);
+    let blob = |release: &str| {
+        git(
+            r,
+            &[
+                "rev-parse",
+                &format!("record:_releases/4.19/statebox/{release}.yaml"),
+            ],
+        )
+    };
+    let uncached = statebox(r, &["status", "--json"]);
+
+    let first = cached_status(r, cache.path(), &["--json"]);
+    assert_eq!(first.status.code(), Some(5), "{}", text(&first.stderr));
+    assert_eq!(first.stdout, uncached.stdout, "the cache changes no figure");
+    let keys = cached_keys(cache.path());
+    assert_eq!(
+        keys,
+        [
+            format!("4.19.1 {}", blob("4.19.1")),
+            format!("4.19.2 {}", blob("4.19.2"))
+        ]
+    );
+
+    // A kept summary is what the next run shows, unread: plant a figure
+    // no file has and see it come back.
+    let file = cache.path().join("statebox/summaries.jsonl");
+    let planted = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("\"pass\":1", "\"pass\":41");
+    std::fs::write(&file, planted).unwrap();
+    let second = cached_status(r, cache.path(), &["--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(shown[0]["tasks"]["pass"], 41, "{shown}");
+    // The broken file is read, and named, every time.
+    assert!(
+        text(&second.stderr).contains("4.19.3.yaml: invalid YAML"),
+        "{}",
+        text(&second.stderr)
+    );
+
+    // New content is read: the planted figure of the old blob is not used.
+    ok(
+        r,
+        &[
+            "task",
+            "set",
+            "-r",
+            "4.19.1",
+            "stage-testing",
+            "--status",
+            "Fail",
+        ],
+    );
+    let third = cached_status(r, cache.path(), &[]);
+    let table = text(&third.stdout);
+    let line = table.lines().find(|l| l.starts_with("4.19.1 ")).unwrap();
+    assert!(line.starts_with("4.19.1     Red"), "{table}");
+    assert_eq!(
+        cached_keys(cache.path())[0],
+        format!("4.19.1 {}", blob("4.19.1"))
+    );
+}
+
+#[test]
+fn status_works_on_when_its_cache_cannot_be_written() {
+    let repo = new_repo();
+    let r = repo.path();
+    seed(r, &["4.19.1"]);
+    let blocked = tempfile::tempdir().unwrap();
+    // The cache folder's place is taken by a file.
+    std::fs::write(blocked.path().join("statebox"), "not a folder").unwrap();
+    let out = cached_status(r, blocked.path(), &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(releases_in(&text(&out.stdout)), ["4.19.1"]);
+    let err = text(&out.stderr);
+    let file = blocked.path().join("statebox/summaries.jsonl");
+    assert!(
+        err.contains(&format!(
+            "the summary cache {} could not be saved",
+            file.display()
+        )),
+        "{err}"
+    );
+}

@@ -15,6 +15,7 @@ pub mod merge;
 pub mod model;
 pub mod release;
 pub mod schema;
+pub mod summary;
 pub mod sync;
 pub mod text;
 pub mod timestamp;

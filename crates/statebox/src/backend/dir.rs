@@ -140,7 +140,7 @@ impl Backend for DirBackend {
             for file in fs::read_dir(&folder).map_err(|e| Self::io(&folder, e))? {
                 let file = file.map_err(|e| Self::io(&folder, e))?;
                 let name = file.file_name().to_string_lossy().into_owned();
-                listing.entry(&stream_name, &name, entry_kind(&file.path())?);
+                listing.entry(&stream_name, &name, entry_kind(&file.path())?, None);
             }
         }
         Ok(listing.sorted())

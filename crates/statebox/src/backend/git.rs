@@ -602,6 +602,7 @@ impl Backend for GitBackend {
                     stream_name,
                     file.name().unwrap_or_default(),
                     entry_kind(&file),
+                    Some(file.id().to_string()),
                 );
             }
         }

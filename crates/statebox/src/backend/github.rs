@@ -355,7 +355,8 @@ impl Backend for GitHubBackend {
             }
             for file in files.iter().filter_map(Value::as_array).flatten() {
                 let name = file["name"].as_str().unwrap_or_default();
-                listing.entry(stream_name, name, entry_kind(file));
+                let sha = file["sha"].as_str().map(str::to_owned);
+                listing.entry(stream_name, name, entry_kind(file), sha);
             }
         }
         Ok(listing.sorted())

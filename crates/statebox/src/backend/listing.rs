@@ -5,6 +5,8 @@
 //! entries to one [`Listing`], so the rules of what is misplaced are the
 //! same on a branch, in a folder and through the GitHub API.
 
+use std::collections::HashMap;
+
 use crate::release::{RELEASES_DIR, Release};
 
 /// The state files of a store, and what sits among them misplaced.
@@ -14,6 +16,10 @@ pub struct Listing {
     pub files: Vec<String>,
     /// Entries where state belongs that are not state files, sorted.
     pub misplaced: Vec<Misplaced>,
+    /// The id a store gives each state file's content, where it has one:
+    /// git's blob id, which the GitHub API also reports. Equal ids mean
+    /// equal bytes, so what was read from one may be reused for the other.
+    pub content_ids: HashMap<String, String>,
 }
 
 /// An entry under `_releases/` that is where state belongs but cannot be
@@ -82,8 +88,15 @@ impl Listing {
         }
     }
 
-    /// Takes an entry of `_releases/<stream>/statebox/`.
-    pub(crate) fn entry(&mut self, stream: &str, name: &str, kind: EntryKind) {
+    /// Takes an entry of `_releases/<stream>/statebox/`, with the id of its
+    /// content if the store has one.
+    pub(crate) fn entry(
+        &mut self,
+        stream: &str,
+        name: &str,
+        kind: EntryKind,
+        content_id: Option<String>,
+    ) {
         // An editor's swap file or a `.gitkeep` is nobody's state.
         if name.starts_with('.') {
             return;
@@ -96,6 +109,9 @@ impl Listing {
             // A folder or link by a state file's name is listed: reading it
             // then says what it is, in the words of the store.
             Some(release) if release.stream() == stream => {
+                if let Some(id) = content_id.filter(|_| kind == EntryKind::File) {
+                    self.content_ids.insert(path.clone(), id);
+                }
                 self.files.push(path);
                 return;
             }
@@ -137,13 +153,13 @@ mod tests {
         assert!(listing.statebox_folder("4.19", Some(EntryKind::Folder)));
         assert!(!listing.statebox_folder("4.18", None));
         assert!(!listing.statebox_folder("4.17", Some(EntryKind::File)));
-        listing.entry("4.19", "4.19.36.yaml", EntryKind::File);
-        listing.entry("4.19", "4.19.0-rc.1.yaml", EntryKind::File);
-        listing.entry("4.19", ".gitkeep", EntryKind::File);
-        listing.entry("4.19", "4.18.2.yaml", EntryKind::File);
-        listing.entry("4.19", "notes.yaml", EntryKind::File);
-        listing.entry("4.19", "old", EntryKind::Folder);
-        listing.entry("4.19", "4.19.1.yml", EntryKind::File);
+        listing.entry("4.19", "4.19.36.yaml", EntryKind::File, None);
+        listing.entry("4.19", "4.19.0-rc.1.yaml", EntryKind::File, None);
+        listing.entry("4.19", ".gitkeep", EntryKind::File, None);
+        listing.entry("4.19", "4.18.2.yaml", EntryKind::File, None);
+        listing.entry("4.19", "notes.yaml", EntryKind::File, None);
+        listing.entry("4.19", "old", EntryKind::Folder, None);
+        listing.entry("4.19", "4.19.1.yml", EntryKind::File, None);
         let listing = listing.sorted();
         assert_eq!(
             listing.files,

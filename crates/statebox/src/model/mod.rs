@@ -405,7 +405,7 @@ impl State {
 }
 
 /// A release at a glance, as `statebox show` and `statebox status` report it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Health {
     /// No task failed and no blocker is open.
     Green,
