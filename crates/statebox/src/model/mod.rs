@@ -86,6 +86,10 @@ impl FromStr for Status {
     /// Accepts the stored spelling and the forms people type on a command
     /// line (`pass`, `in-progress`, `IN_PROGRESS`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // Status lines carry the stored spelling: no folding for those.
+        if let Some(exact) = Status::ALL.into_iter().find(|st| st.as_str() == s) {
+            return Ok(exact);
+        }
         let folded = crate::catalog::kebab_case(s);
         Status::ALL
             .into_iter()
