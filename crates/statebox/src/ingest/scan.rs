@@ -460,7 +460,7 @@ impl Kept {
             let mut raw = Vec::with_capacity(self.head.len() + tail.len());
             raw.extend_from_slice(&self.head);
             raw.extend_from_slice(tail);
-            return (String::from_utf8_lossy(&raw).trim().to_owned(), 0);
+            return (utf8_or_lossy(&raw).trim().to_owned(), 0);
         }
         let starts_line = match excess {
             0 => self.dropped_line_end,
@@ -473,8 +473,8 @@ impl Kept {
             false => memchr(b'\n', tail).map_or(tail.len(), |i| i + 1),
         };
         let omitted = omitted + (self.head.len() - head_end + tail_start) as u64;
-        let head = String::from_utf8_lossy(&self.head[..head_end]);
-        let tail = String::from_utf8_lossy(&tail[tail_start..]);
+        let head = utf8_or_lossy(&self.head[..head_end]);
+        let tail = utf8_or_lossy(&tail[tail_start..]);
         let (head, tail) = (head.trim_start(), tail.trim_end());
         let mut text = String::with_capacity(head.len() + 64 + tail.len());
         text.push_str(head);
@@ -484,5 +484,15 @@ impl Kept {
             text.push_str(tail);
         }
         (text, omitted)
+    }
+}
+
+/// The text of `bytes`, valid UTF-8 checked first: std's validation
+/// passes ASCII a word at a time, where the lossy decoder walks each
+/// chunk (8% of a dense ingest, rendering every transition's output).
+fn utf8_or_lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
