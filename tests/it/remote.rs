@@ -499,15 +499,11 @@ fn a_remote_that_others_always_win_ends_in_remote_busy_and_sync_delivers() {
     .unwrap();
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
 
-    let out = Command::new(statebox_bin())
-        .arg("--repo")
-        .arg(a.path())
-        .args(["--remote", "origin", "issue", "add", "-r", REL, "ours"])
-        .env("STATEBOX_PUSH_BUDGET", "3")
-        .env_remove("STATEBOX_REMOTE")
-        .env_remove("STATEBOX_BRANCH")
-        .output()
-        .unwrap();
+    let out = statebox_env(
+        a.path(),
+        &["--remote", "origin", "issue", "add", "-r", REL, "ours"],
+        &[("STATEBOX_PUSH_BUDGET", "3".as_ref())],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{err}");
     assert!(

@@ -418,15 +418,11 @@ fn the_dashboard_lists_releases_newest_first_by_semver() {
 
 /// `status` with its summary cache in `cache`.
 fn cached_status(repo: &Path, cache: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(statebox_bin())
-        .current_dir(repo)
-        .arg("status")
-        .args(args)
-        .env("XDG_CACHE_HOME", cache)
-        .env_remove("STATEBOX_BRANCH")
-        .env_remove("STATEBOX_REMOTE")
-        .output()
-        .unwrap()
+    statebox_env(
+        repo,
+        &[&["status"], args].concat(),
+        &[("XDG_CACHE_HOME", cache.as_os_str())],
+    )
 }
 
 /// The cache file's keys, most recently used first.

@@ -42,9 +42,15 @@ pub fn new_repo() -> tempfile::TempDir {
 /// `statebox args...` run in the repository `repo` (its default store),
 /// returning the raw output.
 pub fn statebox(repo: &Path, args: &[&str]) -> Output {
+    statebox_env(repo, args, &[])
+}
+
+/// `statebox`, with `env` set on top of the test environment.
+pub fn statebox_env(repo: &Path, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
     Command::new(statebox_bin())
         .current_dir(repo)
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("STATEBOX_BRANCH")
         .env_remove("STATEBOX_DIR")
         .env_remove("STATEBOX_CATALOG")
